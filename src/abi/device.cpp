@@ -1,0 +1,307 @@
+// The process-local table of netmap descriptors and the C entry points
+// behind the interposed system calls.
+#include "abi/device.h"
+
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <string>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <vector>
+
+#include <net/netmap.h>
+#include <net/netmap_legacy.h>
+
+#include "core/descriptor.h"
+#include "core/registry.h"
+#include "core/shm.h"
+#include "core/syscalls.h"
+#include "ctl/requests.h"
+
+namespace unetmap {
+namespace {
+
+// fd -> Descriptor*, two levels so lookups are lock-free and the table
+// costs nothing until used.  Covers descriptors below 2^20.
+constexpr int kChunkBits = 10, kChunk = 1 << kChunkBits, kChunks = 1024;
+std::atomic<std::atomic<Descriptor*>*> g_table[kChunks];
+
+std::atomic<Descriptor*>* slot_for(int fd, bool create) {
+    if (fd < 0 || fd >= kChunk * kChunks) return nullptr;
+    auto& top = g_table[fd >> kChunkBits];
+    auto* chunk = top.load(std::memory_order_acquire);
+    if (!chunk && create) {
+        auto* fresh = new std::atomic<Descriptor*>[kChunk]();
+        if (top.compare_exchange_strong(chunk, fresh, std::memory_order_acq_rel)) chunk = fresh;
+        else delete[] fresh;
+    }
+    return chunk ? &chunk[fd & (kChunk - 1)] : nullptr;
+}
+
+Descriptor* lookup(int fd) {
+    auto* s = slot_for(fd, false);
+    return s ? s->load(std::memory_order_acquire) : nullptr;
+}
+
+bool is_netmap_ioctl(unsigned long req) {
+    return req == NIOCCTRL || req == NIOCTXSYNC || req == NIOCRXSYNC || req == NIOCREGIF ||
+           req == NIOCGINFO;
+}
+
+// A descriptor we did not create in this process (received over
+// SCM_RIGHTS, or inherited across exec): recognise it by the path its
+// socket is bound to, and rebuild our state from the registry.
+Descriptor* adopt(int fd) {
+    sockaddr_un sa{};
+    socklen_t len = sizeof sa;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0 || sa.sun_family != AF_UNIX)
+        return nullptr;
+    const std::string prefix = state_path("b");
+    if (std::strncmp(sa.sun_path, prefix.c_str(), prefix.size()) != 0) return nullptr;
+    char* end = nullptr;
+    const unsigned long b = std::strtoul(sa.sun_path + prefix.size(), &end, 10);
+    if (*end != '.' || b >= kMaxBindings) return nullptr;
+    auto* d = new Descriptor(fd);
+    if (d->adopt(static_cast<uint32_t>(b)) != 0) {
+        delete d;
+        return nullptr;
+    }
+    auto* s = slot_for(fd, true);
+    Descriptor* expected = nullptr;
+    if (!s->compare_exchange_strong(expected, d)) {
+        delete d;
+        return expected;
+    }
+    return d;
+}
+
+void close_all_at_exit() {
+    for (int c = 0; c < kChunks; c++) {
+        auto* chunk = g_table[c].load(std::memory_order_acquire);
+        if (!chunk) continue;
+        for (int i = 0; i < kChunk; i++)
+            if (Descriptor* d = chunk[i].exchange(nullptr)) {
+                sys::close(d->fd());
+                d->on_close();
+                delete d;
+            }
+    }
+}
+
+struct TimeLeft {
+    bool infinite;
+    struct timespec deadline;
+    explicit TimeLeft(const struct timespec* t) : infinite(t == nullptr), deadline{} {
+        if (t) {
+            clock_gettime(CLOCK_MONOTONIC, &deadline);
+            deadline.tv_sec += t->tv_sec;
+            deadline.tv_nsec += t->tv_nsec;
+            if (deadline.tv_nsec >= 1000000000L) {
+                deadline.tv_sec++;
+                deadline.tv_nsec -= 1000000000L;
+            }
+        }
+    }
+    // Remaining time, or nullptr for no limit; zero once expired.
+    const struct timespec* remaining(struct timespec& out) const {
+        if (infinite) return nullptr;
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long long ns = (deadline.tv_sec - now.tv_sec) * 1000000000LL + (deadline.tv_nsec - now.tv_nsec);
+        if (ns < 0) ns = 0;
+        out.tv_sec = ns / 1000000000LL;
+        out.tv_nsec = ns % 1000000000LL;
+        return &out;
+    }
+    bool expired() const {
+        struct timespec t;
+        return !infinite && remaining(t)->tv_sec == 0 && t.tv_nsec == 0;
+    }
+};
+
+// Small inline storage so a poll() over a handful of descriptors does not
+// allocate.
+template <class T, size_t N> struct SmallVec {
+    T inline_[N];
+    std::vector<T> heap_;
+    T* p_;
+    explicit SmallVec(size_t n) : p_(inline_) {
+        if (n > N) {
+            heap_.resize(n);
+            p_ = heap_.data();
+        }
+    }
+    T& operator[](size_t i) { return p_[i]; }
+};
+
+}  // namespace
+}  // namespace unetmap
+
+using namespace unetmap;
+
+extern "C" {
+
+int unetmap_dev_is_path(const char* path) { return path && std::strcmp(path, "/dev/netmap") == 0; }
+
+int unetmap_dev_open(int flags) {
+    static const bool at_exit_registered = [] { return std::atexit(close_all_at_exit) == 0; }();
+    (void)at_exit_registered;
+    if ((flags & O_ACCMODE) != O_RDWR && (flags & O_ACCMODE) != O_RDONLY) {
+        errno = EINVAL;
+        return -1;
+    }
+    int fd = ::socket(AF_UNIX, SOCK_DGRAM | ((flags & O_CLOEXEC) ? SOCK_CLOEXEC : 0), 0);
+    if (fd < 0) return -1;
+    auto* s = slot_for(fd, true);
+    if (!s) {
+        sys::close(fd);
+        errno = EMFILE;
+        return -1;
+    }
+    delete s->exchange(new Descriptor(fd));  // a stale entry means fd was closed behind our back
+    return fd;
+}
+
+int unetmap_dev_owns(int fd) { return lookup(fd) != nullptr; }
+
+int unetmap_dev_ioctl(int fd, unsigned long req, void* arg, int* handled) {
+    Descriptor* d = lookup(fd);
+    if (!d && is_netmap_ioctl(req)) d = adopt(fd);
+    if (!d) {
+        *handled = 0;
+        return 0;
+    }
+    *handled = 1;
+    int err;
+    switch (req) {
+        case NIOCCTRL: err = ctl_request(*d, arg); break;
+        case NIOCTXSYNC: err = d->sync(kTx); break;
+        case NIOCRXSYNC: err = d->sync(kRx); break;
+        case NIOCREGIF:
+        case NIOCGINFO: err = ctl_legacy(*d, req, arg); break;
+        case FIONBIO: err = 0; break;  // accepted, meaningless for netmap
+        default: err = ENOTTY; break;
+    }
+    if (err) {
+        errno = err;
+        return -1;
+    }
+    return 0;
+}
+
+void* unetmap_dev_mmap(void* addr, size_t len, int prot, int flags, int fd, off_t off, int* handled) {
+    Descriptor* d = lookup(fd);
+    if (!d) d = adopt(fd);
+    if (!d) {
+        *handled = 0;
+        return MAP_FAILED;
+    }
+    *handled = 1;
+    return d->map(addr, len, prot, flags, off);
+}
+
+int unetmap_dev_close(int fd, int* handled) {
+    auto* s = slot_for(fd, false);
+    Descriptor* d = s ? s->exchange(nullptr) : nullptr;
+    if (!d) {
+        *handled = 0;
+        return 0;
+    }
+    *handled = 1;
+    const int r = sys::close(fd);
+    const int err = errno;
+    d->on_close();  // after the close: our own fd must not count as a holder
+    delete d;
+    errno = err;
+    return r;
+}
+
+int unetmap_dev_any_in_sets(int nfds, const void* r, const void* w, const void* e) {
+    const fd_set* sets[3] = {static_cast<const fd_set*>(r), static_cast<const fd_set*>(w),
+                             static_cast<const fd_set*>(e)};
+    for (int fd = 0; fd < nfds && fd < FD_SETSIZE; fd++)
+        for (const fd_set* s : sets)
+            if (s && FD_ISSET(fd, s) && lookup(fd)) return 1;
+    return 0;
+}
+
+int unetmap_dev_poll(struct pollfd* fds, nfds_t n, const struct timespec* timeout,
+                     const sigset_t* sigmask, int* handled) {
+    SmallVec<Descriptor*, 16> desc(n);
+    SmallVec<short, 16> want(n);
+    size_t ours = 0, others = 0;
+    for (nfds_t i = 0; i < n; i++) {
+        desc[i] = fds[i].fd >= 0 ? lookup(fds[i].fd) : nullptr;
+        want[i] = fds[i].events;
+        ours += desc[i] != nullptr;
+        others += desc[i] == nullptr && fds[i].fd >= 0;
+    }
+    if (!ours) {
+        *handled = 0;
+        return 0;
+    }
+    *handled = 1;
+    const TimeLeft left(timeout);
+    const struct timespec zero{0, 0};
+
+    // One pass: netmap readiness for ours, the kernel's for the others.
+    auto check = [&]() -> int {
+        int ready = 0;
+        if (others) {
+            for (nfds_t i = 0; i < n; i++) fds[i].events = desc[i] ? 0 : want[i];
+            int r = static_cast<int>(::syscall(SYS_ppoll, fds, n, &zero, nullptr, 0));
+            for (nfds_t i = 0; i < n; i++) fds[i].events = want[i];
+            if (r < 0) return -1;
+        }
+        for (nfds_t i = 0; i < n; i++) {
+            if (desc[i]) fds[i].revents = desc[i]->poll_ready(want[i]);
+            else if (!others || fds[i].fd < 0) fds[i].revents = 0;
+            ready += fds[i].revents != 0;
+        }
+        return ready;
+    };
+
+    for (;;) {
+        int ready = check();
+        if (ready != 0 || left.expired()) return ready;
+        // Nothing yet: ask to be woken, look once more (a peer may have
+        // published between the check and the arming), then sleep.
+        for (nfds_t i = 0; i < n; i++)
+            if (desc[i]) desc[i]->arm(want[i]);
+        ready = check();
+        if (ready != 0) {
+            for (nfds_t i = 0; i < n; i++)
+                if (desc[i]) desc[i]->disarm();
+            return ready;
+        }
+        for (nfds_t i = 0; i < n; i++) fds[i].events = desc[i] ? POLLIN : want[i];
+        struct timespec rem;
+        int r = static_cast<int>(
+            ::syscall(SYS_ppoll, fds, n, left.remaining(rem), sigmask, sigmask ? _NSIG / 8 : 0));
+        const int err = errno;
+        for (nfds_t i = 0; i < n; i++) {
+            fds[i].events = want[i];
+            if (desc[i]) {
+                desc[i]->disarm();
+                if (fds[i].revents & POLLIN) desc[i]->drain_wakeups();
+                fds[i].revents = 0;
+            }
+        }
+        if (r < 0) {
+            errno = err;
+            return -1;
+        }
+    }
+}
+
+}  // extern "C"

@@ -1,0 +1,227 @@
+#include "core/descriptor.h"
+
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "core/port_type.h"
+#include "core/syscalls.h"
+
+namespace unetmap {
+
+namespace {
+
+thread_local uint32_t t_tag = 0;
+
+void reset_tag_after_fork() { t_tag = 0; }
+
+// netmap's nm_kr_tryget: one sync per ring at a time.  A ring left busy by a
+// thread that died is taken over.
+bool ring_tryget(KRing& k) {
+    const uint32_t me = thread_tag();
+    uint32_t expected = 0;
+    if (k.busy.compare_exchange_strong(expected, me, std::memory_order_acquire)) return true;
+    if (expected == me) return false;  // re-entered from a signal handler: skip
+    if (::syscall(SYS_tgkill, ::getpid(), expected, 0) != 0 && errno == ESRCH &&
+        ::kill(static_cast<pid_t>(expected), 0) != 0 && errno == ESRCH)
+        return k.busy.compare_exchange_strong(expected, me, std::memory_order_acquire);
+    return false;
+}
+
+void ring_put(KRing& k) { k.busy.store(0, std::memory_order_release); }
+
+bool ring_has_room(const netmap_ring* r) {  // nm_ring_empty() negated, read once
+    return __atomic_load_n(&r->cur, __ATOMIC_RELAXED) != __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+}
+
+}  // namespace
+
+uint32_t thread_tag() {
+    if (t_tag == 0) {
+        static pthread_once_t once = PTHREAD_ONCE_INIT;
+        pthread_once(&once, [] { pthread_atfork(nullptr, nullptr, reset_tag_after_fork); });
+        t_tag = static_cast<uint32_t>(::syscall(SYS_gettid));
+    }
+    return t_tag;
+}
+
+void Descriptor::bind(uint32_t binding, uint32_t port, std::shared_ptr<Region> region,
+                      const uint32_t qfirst[2], const uint32_t qlast[2], uint64_t flags,
+                      uint64_t nifp_ofs) {
+    binding_ = binding;
+    port_slot_ = port;
+    port_ = &Registry::get().port(port);
+    region_ = std::move(region);
+    for (int d = 0; d < 2; d++) {
+        qfirst_[d] = qfirst[d];
+        qlast_[d] = qlast[d];
+    }
+    flags_ = flags;
+    nifp_ofs_ = nifp_ofs;
+}
+
+int Descriptor::adopt(uint32_t b) {
+    Registry& reg = Registry::get();
+    CtlGuard g(reg);
+    if (g.error()) return g.error();
+    if (b >= kMaxBindings || !reg.binding(b).in_use) return EBADF;
+    BindingEntry& e = reg.binding(b);
+    auto region = reg.region(reg.port(e.port).region);
+    if (!region) return ENOMEM;
+    bind(b, e.port, std::move(region), e.qfirst, e.qlast, e.flags, e.nifp_ofs);
+    return 0;
+}
+
+int Descriptor::sync_ring(uint32_t dir, uint32_t i) {
+    KRing& k = port_->kring[dir][i];
+    auto* ring = region_->at<netmap_ring>(k.ring_ofs);
+    if (!ring_tryget(k)) return 0;  // another thread is syncing it: netmap skips too
+    Registry& reg = Registry::get();
+    SyncContext cx{reg, *region_, *port_};
+    const PortType& type = port_type_of(*port_);
+    int err = 0;
+    const uint32_t head = dir == kTx ? txsync_prologue(k, ring) : rxsync_prologue(k, ring);
+    if (head >= k.num_slots) {
+        err = EINVAL;
+    } else if ((dir == kTx ? type.txsync(cx, k) : type.rxsync(cx, k)) != 0) {
+        err = EINVAL;
+    } else {
+        sync_finalize(k, ring);
+        if (dir == kRx) {
+            // netmap stamps the ring on every receive sync (netmap_no_timestamp=0).
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ring->ts.tv_sec = ts.tv_sec;
+            ring->ts.tv_usec = ts.tv_nsec / 1000;
+        }
+    }
+    if (err) ring_reinit(k, ring, region_->buf_total(), region_->buf_size());
+    ring_put(k);
+    return err;
+}
+
+int Descriptor::sync(uint32_t dir) {
+    if (!registered()) return ENXIO;
+    int err = 0;
+    for (uint32_t i = qfirst_[dir]; i < qlast_[dir]; i++)
+        if (int e = sync_ring(dir, i)) err = e;
+    return err;
+}
+
+short Descriptor::poll_ready(short events) {
+    if (!registered()) return POLLERR;
+    const short want_rx = events & (POLLIN | POLLRDNORM);
+    const short want_tx = events & (POLLOUT | POLLWRNORM);
+    short revents = 0;
+    bool check_tx = want_tx, check_rx = want_rx;
+    // Rings already holding something for the user: ready without a sync.
+    for (uint32_t d = 0; d < 2; d++) {
+        bool& check = d == kTx ? check_tx : check_rx;
+        if (!check || (d == kRx && (flags_ & NR_DO_RX_POLL))) continue;
+        for (uint32_t i = qfirst_[d]; i < qlast_[d]; i++)
+            if (ring_has_room(region_->at<netmap_ring>(port_->kring[d][i].ring_ofs))) {
+                revents |= d == kTx ? want_tx : want_rx;
+                check = false;
+                break;
+            }
+    }
+    if (check_tx || !(flags_ & NR_NO_TX_POLL)) {
+        for (uint32_t i = qfirst_[kTx]; i < qlast_[kTx]; i++) {
+            KRing& k = port_->kring[kTx][i];
+            auto* ring = region_->at<netmap_ring>(k.ring_ofs);
+            // Nothing to send and space already found: skip (netmap does too).
+            if (!check_tx && __atomic_load_n(&ring->head, __ATOMIC_RELAXED) ==
+                                 k.hwcur.load(std::memory_order_relaxed))
+                continue;
+            if (sync_ring(kTx, i)) revents |= POLLERR;
+            if (check_tx && k.rcur != k.rtail) {
+                revents |= want_tx;
+                check_tx = false;
+            }
+        }
+    }
+    if (check_rx || (want_rx && (flags_ & NR_DO_RX_POLL))) {
+        for (uint32_t i = qfirst_[kRx]; i < qlast_[kRx]; i++) {
+            KRing& k = port_->kring[kRx][i];
+            if (sync_ring(kRx, i)) revents |= POLLERR;
+            if (k.rcur != k.rtail) revents |= want_rx;
+        }
+    }
+    return revents;
+}
+
+void Descriptor::arm(short events) {
+    if (!registered()) return;
+    uint32_t bits = 0;
+    if (events & (POLLIN | POLLRDNORM)) bits |= 1u << kRx;
+    if (events & (POLLOUT | POLLWRNORM)) bits |= 1u << kTx;
+    BindingEntry& b = Registry::get().binding(binding_);
+    // Count ourselves as a sleeper before raising the flag: a notifier that
+    // sees the flag must find the count nonzero (see Registry::notify).
+    const uint32_t old = b.armed.load(std::memory_order_relaxed);
+    const uint32_t add = bits & ~old;
+    if (!add) return;
+    port_->sleepers.fetch_add(std::popcount(add), std::memory_order_seq_cst);
+    const uint32_t prev = b.armed.fetch_or(add, std::memory_order_seq_cst);
+    if (const uint32_t dup = prev & add) port_->sleepers.fetch_sub(std::popcount(dup));
+}
+
+void Descriptor::disarm() {
+    if (!registered()) return;
+    BindingEntry& b = Registry::get().binding(binding_);
+    const uint32_t prev = b.armed.exchange(0, std::memory_order_seq_cst);
+    if (prev) port_->sleepers.fetch_sub(std::popcount(prev), std::memory_order_relaxed);
+}
+
+void Descriptor::drain_wakeups() {
+    char buf[64];
+    while (::recv(fd_, buf, sizeof buf, MSG_DONTWAIT) > 0) {
+    }
+}
+
+void* Descriptor::map(void* addr, size_t len, int prot, int flags, off_t off) {
+    if (!registered()) {
+        errno = EINVAL;
+        return MAP_FAILED;
+    }
+    if (off < 0 || len == 0 || static_cast<uint64_t>(off) + len > region_->memsize()) {
+        errno = EINVAL;
+        return MAP_FAILED;
+    }
+    Registry& reg = Registry::get();
+    const RegionEntry& e = reg.hdr().regions[port_->region];
+    const std::string path = state_path("mem." + std::to_string(e.mem_id) + "." + std::to_string(e.gen));
+    int fd = sys::open(path.c_str(), O_RDWR | O_CLOEXEC, 0);
+    if (fd < 0) return MAP_FAILED;
+    void* p = sys::mmap(addr, len, prot, flags, fd, off);
+    int err = errno;
+    sys::close(fd);
+    errno = err;
+    return p;
+}
+
+void Descriptor::on_close() {
+    if (!registered()) return;
+    Registry& reg = Registry::get();
+    CtlGuard g(reg);
+    if (g.error()) return;
+    BindingEntry& e = reg.binding(binding_);
+    // Still held through a dup, a fork or a descriptor passed to another
+    // process: the binding lives on.
+    if (e.in_use && !reg.binding_alive(binding_)) reg.release_binding(binding_);
+    binding_ = kNone;
+    port_ = nullptr;
+    region_.reset();
+}
+
+}  // namespace unetmap

@@ -1,0 +1,56 @@
+// The interface every port type implements (netmap's nm_register /
+// nm_txsync / nm_rxsync / nm_krings_create / nm_dtor callbacks).  One file
+// per type in src/ports/ fills one of these; the core knows no type by name.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include <net/netmap.h>
+
+namespace unetmap {
+
+class Registry;
+class Region;
+struct PortEntry;
+struct KRing;
+
+/// What a sync needs besides the ring: where the buffers are and how to
+/// reach other ports (pipe peers, switch ports) and wake their sleepers.
+struct SyncContext {
+    Registry& reg;
+    Region& region;
+    PortEntry& port;
+};
+
+/// Sizes asked for at creation (nmreq_register fields; 0 = default).
+struct PortShape {
+    uint32_t tx_rings = 0, rx_rings = 0, tx_slots = 0, rx_slots = 0;
+    uint32_t host_tx_rings = 0, host_rx_rings = 0;
+    uint32_t mem_id = 0;
+};
+
+struct PortType {
+    const char* name;
+    /// Does this type own the port name (as received in nmreq_header.nr_name)?
+    bool (*match)(std::string_view name);
+    /// Create port(s) named `name` under the control lock; returns the port
+    /// slot in `out` and 0, or a positive errno.  Types that create ports on
+    /// demand (pipes, VALE) do it here; others return ENXIO.
+    int (*create)(Registry& reg, std::string_view name, const PortShape& shape, uint32_t& out);
+    /// Release everything of a port whose last reference went away (control lock held).
+    void (*destroy)(Registry& reg, uint32_t port);
+    /// Data path.  Called after the prologue validated head/cur (k.rhead,
+    /// k.rcur); must set k.hwcur/k.hwtail.  Return 0 or a positive errno
+    /// (the ring is then reinitialised).
+    int (*txsync)(SyncContext& cx, KRing& k);
+    int (*rxsync)(SyncContext& cx, KRing& k);
+};
+
+/// All port types, in matching order (the last one is the fallback).
+std::span<const PortType* const> port_types();
+const PortType* port_type_for(std::string_view name);
+const PortType& port_type_of(const PortEntry& p);
+
+}  // namespace unetmap

@@ -1,0 +1,398 @@
+#include "core/registry.h"
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <vector>
+
+#include <net/netmap.h>
+
+#include "core/port_type.h"
+#include "core/syscalls.h"
+
+namespace unetmap {
+
+namespace {
+
+void nap_ms(long ms) {
+    struct timespec ts {0, ms * 1000000L};
+    nanosleep(&ts, nullptr);
+}
+
+// netmap_ring's geometry fields are const in the ABI (the application must
+// not write them); we are the kernel here and initialise them once.
+template <class T> void set_const(const T& field, T value) { const_cast<T&>(field) = value; }
+
+}  // namespace
+
+Registry& Registry::get() {
+    static Registry* r = new Registry();  // never destroyed: used from atexit and signal paths
+    return *r;
+}
+
+CtlGuard::CtlGuard(Registry& r) : r_(r), err_(r.lock()) {}
+CtlGuard::~CtlGuard() {
+    if (!err_) r_.unlock();
+}
+
+int Registry::attach() {
+    const std::string path = state_path("ctl");
+    for (int attempt = 0; attempt < 2000; attempt++) {
+        Mapping m;
+        int e = shm_open_existing(path, m);
+        if (e == ENOENT) {
+            e = shm_create(path, sizeof(CtlHeader), m);
+            if (e == EEXIST) continue;
+            if (e) return e;
+            auto* h = m.as<CtlHeader>();
+            h->layout_size = sizeof(CtlHeader);
+            h->lock.init();
+            __atomic_store_n(&h->magic, CtlHeader::kMagic, __ATOMIC_RELEASE);
+            map_ = std::move(m);
+            hdr_ = h;
+            return 0;
+        }
+        if (e == EAGAIN) {  // creator has not sized it yet
+            nap_ms(1);
+            continue;
+        }
+        if (e) return e;
+        auto* h = m.as<CtlHeader>();
+        if (m.size() < sizeof(CtlHeader)) return EPROTO;  // another unetmap build's file
+        // Wait (bounded) for the creator to finish initialising.
+        for (int i = 0; i < 1000 && __atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) == 0; i++) nap_ms(1);
+        if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) != CtlHeader::kMagic ||
+            h->layout_size != sizeof(CtlHeader))
+            return EPROTO;
+        if (h->dead.load(std::memory_order_acquire)) {  // being removed: wait for it to go
+            nap_ms(1);
+            continue;
+        }
+        map_ = std::move(m);
+        hdr_ = h;
+        return 0;
+    }
+    return EAGAIN;
+}
+
+int Registry::lock() {
+    local_.lock();
+    for (int attempt = 0; attempt < 100; attempt++) {
+        if (!hdr_) {
+            if (int e = attach()) {
+                local_.unlock();
+                return e;
+            }
+        }
+        bool recovered = hdr_->lock.lock();
+        if (hdr_->dead.load(std::memory_order_acquire)) {
+            // Someone removed the file after we mapped it: map the new one.
+            hdr_->lock.unlock();
+            hdr_ = nullptr;
+            map_.reset();
+            continue;
+        }
+        if (recovered) gc();
+        return 0;
+    }
+    local_.unlock();
+    return EAGAIN;
+}
+
+void Registry::unlock() {
+    maybe_remove();
+    hdr_->lock.unlock();
+    local_.unlock();
+}
+
+void Registry::maybe_remove() {
+    for (const auto& r : hdr_->regions)
+        if (r.in_use) return;
+    for (const auto& p : hdr_->ports)
+        if (p.in_use) return;
+    for (const auto& b : hdr_->bindings)
+        if (b.in_use) return;
+    // Nothing left: remove the file so an idle machine keeps no state.  Those
+    // who still map it see `dead` at their next lock and map a fresh one.
+    hdr_->dead.store(1, std::memory_order_release);
+    shm_remove(state_path("ctl"));
+}
+
+std::string Registry::binding_path(uint32_t b, uint32_t gen) const {
+    return state_path("b" + std::to_string(b) + "." + std::to_string(gen));
+}
+
+std::string Registry::region_path(const RegionEntry& e) const {
+    return state_path("mem." + std::to_string(e.mem_id) + "." + std::to_string(e.gen));
+}
+
+bool Registry::binding_alive(uint32_t b) {
+    const BindingEntry& e = hdr_->bindings[b];
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    const std::string path = binding_path(b, e.gen);
+    if (path.size() >= sizeof sa.sun_path) return true;  // cannot tell: keep it
+    std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+    int s = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return true;
+    int r = ::connect(s, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    int err = errno;
+    sys::close(s);
+    if (r == 0) return true;
+    return !(err == ECONNREFUSED || err == ENOENT);
+}
+
+void Registry::gc() {
+    for (uint32_t b = 0; b < kMaxBindings; b++)
+        if (hdr_->bindings[b].in_use && !binding_alive(b)) release_binding(b);
+}
+
+uint32_t Registry::find_port(std::string_view name) {
+    for (uint32_t i = 0; i < kMaxPorts; i++) {
+        const PortEntry& p = hdr_->ports[i];
+        if (p.in_use && name == std::string_view(p.name, strnlen(p.name, kNameMax))) return i;
+    }
+    return kNone;
+}
+
+int Registry::get_region(uint32_t mem_id, uint32_t& slot) {
+    if (mem_id == 0) mem_id = kGlobalMemId;
+    uint32_t free_slot = kNone;
+    for (uint32_t i = 0; i < kMaxRegions; i++) {
+        RegionEntry& e = hdr_->regions[i];
+        if (e.in_use && e.mem_id == mem_id) {
+            e.refs++;
+            slot = i;
+            return 0;
+        }
+        if (!e.in_use && free_slot == kNone) free_slot = i;
+    }
+    if (free_slot == kNone) return ENOMEM;
+    RegionEntry& e = hdr_->regions[free_slot];
+    e.mem_id = mem_id;
+    e.gen = next_gen();
+    Region r;
+    const std::string path = region_path(e);
+    shm_remove(path);  // a stale file from a crashed creator
+    if (int err = Region::create(path, mem_id, RegionConfig::from_env(), r)) return err;
+    e.memsize = r.memsize();
+    e.refs = 1;
+    e.in_use = 1;
+    slot = free_slot;
+    return 0;
+}
+
+void Registry::put_region(uint32_t slot) {
+    RegionEntry& e = hdr_->regions[slot];
+    if (!e.in_use || --e.refs > 0) return;
+    shm_remove(region_path(e));
+    e.in_use = 0;
+}
+
+std::shared_ptr<Region> Registry::region(uint32_t slot) {
+    if (slot >= kMaxRegions) return nullptr;
+    const RegionEntry& e = hdr_->regions[slot];
+    const uint32_t gen = e.gen;
+    std::lock_guard lk(regions_mu_);
+    if (auto r = regions_[slot].lock(); r && region_gen_[slot] == gen) return r;
+    auto r = std::make_shared<Region>();
+    if (Region::open(region_path(e), e.memsize, *r) != 0) return nullptr;
+    regions_[slot] = r;
+    region_gen_[slot] = gen;
+    return r;
+}
+
+int Registry::new_port(std::string_view name, PortKind kind, uint32_t region_slot,
+                       const uint32_t nrings[2], const uint32_t nslots[2], const bool fill[2],
+                       uint32_t& out) {
+    if (name.empty() || name.size() >= kNameMax) return EINVAL;
+    uint32_t slot = kNone;
+    for (uint32_t i = 0; i < kMaxPorts && slot == kNone; i++)
+        if (!hdr_->ports[i].in_use) slot = i;
+    if (slot == kNone) return ENOMEM;
+    auto region = this->region(region_slot);
+    if (!region) return ENOMEM;
+
+    PortEntry& p = hdr_->ports[slot];
+    // Clear everything but the KRing locks' storage, which we re-init below.
+    p.gen = next_gen();
+    std::memset(p.name, 0, sizeof p.name);
+    std::memcpy(p.name, name.data(), name.size());
+    p.kind = kind;
+    p.region = static_cast<uint16_t>(region_slot);
+    p.refs = 0;
+    p.flags = 0;
+    p.peer = kNone;
+    p.nlisteners = 0;
+    p.sleepers.store(0);
+    for (uint32_t d = 0; d < 2; d++) {
+        p.nrings[d] = nrings[d];
+        p.nhost[d] = 0;
+        p.nslots[d] = nslots[d];
+    }
+    const uint32_t slot_room = (region->meta().pool[1].objsize - sizeof(netmap_ring)) / sizeof(netmap_slot);
+
+    std::vector<uint32_t> ring_objs;
+    std::vector<uint32_t> bufs;
+    auto undo = [&] {
+        region->free(Pool::Ring, ring_objs);
+        region->free(Pool::Buf, bufs);
+    };
+    for (uint32_t d = 0; d < 2; d++) {
+        if (nslots[d] < 2 || nslots[d] > slot_room || nrings[d] > kMaxRingsAll) {
+            undo();
+            return EINVAL;
+        }
+        for (uint32_t i = 0; i < nrings[d]; i++) {
+            uint32_t obj;
+            if (region->alloc_one(Pool::Ring, obj, true) != 0) {
+                undo();
+                return ENOMEM;
+            }
+            ring_objs.push_back(obj);
+            std::vector<uint32_t> rb(fill[d] ? nslots[d] : 0);
+            if (!rb.empty() && region->alloc(Pool::Buf, rb, false) != 0) {
+                undo();
+                return ENOMEM;
+            }
+            bufs.insert(bufs.end(), rb.begin(), rb.end());
+
+            KRing& k = p.kring[d][i];
+            const uint32_t n = nslots[d];
+            k.num_slots = n;
+            k.dir = d;
+            k.ring_id = i;
+            k.ring_obj = obj;
+            k.ring_ofs = region->obj_offset(Pool::Ring, obj);
+            k.port = slot;
+            k.flags = 0;
+            k.busy.store(0);
+            k.users = 0;
+            const uint32_t tail = d == kTx ? n - 1 : 0;
+            k.rhead = k.rcur = 0;
+            k.rtail = tail;
+            k.hwcur.store(0);
+            k.hwtail.store(tail);
+            k.packets.store(0);
+            k.bytes.store(0);
+            k.drops.store(0);
+            k.lease.init();
+
+            auto* ring = region->at<netmap_ring>(k.ring_ofs);
+            set_const(ring->buf_ofs, static_cast<int64_t>(region->obj_offset(Pool::Buf, 0)) -
+                                         static_cast<int64_t>(k.ring_ofs));
+            set_const(ring->num_slots, n);
+            set_const(ring->nr_buf_size, region->buf_size());
+            set_const(ring->ringid, static_cast<uint16_t>(i));
+            set_const(ring->dir, static_cast<uint16_t>(d));
+            ring->head = ring->cur = 0;
+            ring->tail = tail;
+            for (uint32_t s = 0; s < n; s++) {
+                ring->slot[s].buf_idx = rb.empty() ? 0 : rb[s];
+                ring->slot[s].len = 0;
+                ring->slot[s].flags = 0;
+                ring->slot[s].ptr = 0;
+            }
+        }
+    }
+    hdr_->regions[region_slot].refs++;
+    p.in_use = 1;
+    out = slot;
+    return 0;
+}
+
+void Registry::free_ports(std::span<const uint32_t> ports) {
+    std::vector<uint32_t> bufs, rings;
+    for (uint32_t pi : ports) {
+        PortEntry& p = hdr_->ports[pi];
+        auto region = this->region(p.region);
+        if (!region) continue;
+        for (uint32_t d = 0; d < 2; d++)
+            for (uint32_t i = 0; i < p.total_rings(d); i++) {
+                const KRing& k = p.kring[d][i];
+                auto* ring = region->at<netmap_ring>(k.ring_ofs);
+                for (uint32_t s = 0; s < k.num_slots; s++) bufs.push_back(ring->slot[s].buf_idx);
+                rings.push_back(k.ring_obj);
+            }
+    }
+    if (!ports.empty()) {
+        // All ports freed together share one region (pipe ends do).
+        PortEntry& p0 = hdr_->ports[ports[0]];
+        if (auto region = this->region(p0.region)) {
+            region->free(Pool::Buf, bufs);  // duplicates and 0s are ignored
+            region->free(Pool::Ring, rings);
+        }
+    }
+    for (uint32_t pi : ports) {
+        PortEntry& p = hdr_->ports[pi];
+        p.in_use = 0;
+        put_region(p.region);
+    }
+}
+
+void Registry::put_port(uint32_t pi) {
+    PortEntry& p = hdr_->ports[pi];
+    if (!p.in_use || p.refs == 0 || --p.refs > 0) return;
+    port_type_of(p).destroy(*this, pi);
+}
+
+void Registry::release_binding(uint32_t b) {
+    BindingEntry& e = hdr_->bindings[b];
+    if (!e.in_use) return;
+    PortEntry& p = hdr_->ports[e.port];
+    if (auto region = this->region(p.region)) {
+        auto* nifp = region->at<netmap_if>(e.nifp_ofs);
+        region->free_buf_list(__atomic_load_n(&nifp->ni_bufs_head, __ATOMIC_RELAXED));
+        region->free(Pool::If, std::span<const uint32_t>(&e.nif_obj, 1));
+    }
+    for (uint32_t d = 0; d < 2; d++)
+        for (uint32_t i = e.qfirst[d]; i < e.qlast[d]; i++) {
+            KRing& k = p.kring[d][i];
+            if (k.users) k.users--;
+            if (e.flags & NR_EXCLUSIVE) k.flags &= ~KRing::kExclusive;
+        }
+    for (uint32_t i = 0; i < p.nlisteners; i++)
+        if (p.listeners[i] == b) {
+            p.listeners[i] = p.listeners[--p.nlisteners];
+            break;
+        }
+    const uint32_t armed = e.armed.exchange(0);
+    if (armed) p.sleepers.fetch_sub(std::popcount(armed));
+    shm_remove(binding_path(b, e.gen));
+    e.in_use = 0;
+    put_port(e.port);
+}
+
+void Registry::notify(PortEntry& p, uint32_t d, uint32_t ring) {
+    if (p.sleepers.load(std::memory_order_acquire) == 0) return;  // fast path: nobody asleep
+    const uint32_t bit = 1u << d;
+    const uint32_t n = std::min(__atomic_load_n(&p.nlisteners, __ATOMIC_RELAXED), kMaxListeners);
+    for (uint32_t i = 0; i < n; i++) {
+        const uint32_t b = __atomic_load_n(&p.listeners[i], __ATOMIC_RELAXED);
+        if (b >= kMaxBindings) continue;
+        BindingEntry& e = hdr_->bindings[b];
+        if (!(e.armed.load(std::memory_order_relaxed) & bit)) continue;
+        if (ring < e.qfirst[d] || ring >= e.qlast[d]) continue;
+        if (!(e.armed.fetch_and(~bit) & bit)) continue;  // someone else woke it
+        p.sleepers.fetch_sub(1);
+        // One unbound sending socket per thread (created on first wakeup).
+        thread_local int notify_fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_un sa{};
+        sa.sun_family = AF_UNIX;
+        const std::string path = binding_path(b, e.gen);
+        if (path.size() >= sizeof sa.sun_path) continue;
+        std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+        const char byte = 1;
+        // Non-blocking: a sleeper with a full queue is already awake.
+        ::sendto(notify_fd, &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL,
+                 reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    }
+}
+
+}  // namespace unetmap

@@ -1,0 +1,194 @@
+// The registry: the shared control file every unetmap process maps.
+//
+// It plays the part of the kernel's global state in netmap: which ports
+// exist, which descriptors are registered to them (bindings, netmap's
+// netmap_priv_d), which memory regions exist, and each ring's private
+// KRing.  Layout (fixed-size tables, sparse file):
+//
+//   CtlHeader { magic, lock, counters,
+//               RegionEntry  regions[kMaxRegions]
+//               BindingEntry bindings[kMaxBindings]
+//               PortEntry    ports[kMaxPorts]   (each with its KRings) }
+//
+// Every table change happens under `lock` (robust: a process dying while
+// holding it makes the next locker run gc()).  The data path reads port and
+// kring fields without the lock: they are immutable while a binding holds
+// the port, or atomics.
+//
+// Liveness.  Each binding owns a Unix datagram socket bound to
+// `b<slot>.<gen>` in the state directory; it is the descriptor the
+// application holds.  The kernel tracks who holds that socket across dup(),
+// fork() and SCM_RIGHTS, so "is anyone still holding this binding?" is
+// answered by connect(): ECONNREFUSED means every holder closed it or died.
+// gc() reclaims such bindings, then ports and regions left without users.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/kring.h"
+#include "core/region.h"
+#include "core/robust_mutex.h"
+#include "core/shm.h"
+
+namespace unetmap {
+
+inline constexpr uint32_t kMaxPorts = 256;
+inline constexpr uint32_t kMaxBindings = 1024;
+inline constexpr uint32_t kMaxRegions = 64;
+inline constexpr uint32_t kMaxListeners = 32;  // bindings per port
+inline constexpr uint32_t kNone = 0xffffffffu;
+inline constexpr uint32_t kNameMax = 64;       // NETMAP_REQ_IFNAMSIZ
+inline constexpr uint32_t kDefaultSlots = 1024;
+inline constexpr uint32_t kGlobalMemId = 1;
+
+struct RegionEntry {
+    uint32_t in_use;
+    uint32_t mem_id;
+    uint32_t gen;
+    uint32_t refs;        // ports using it
+    uint64_t memsize;
+};
+
+enum class PortKind : uint16_t { Free = 0, Null, PipeMaster, PipeSlave, Vale, Nic };
+
+struct BindingEntry {
+    uint32_t in_use;
+    uint32_t gen;
+    uint32_t port;
+    uint32_t mode;        // NR_REG_*
+    uint32_t ringid;
+    uint32_t pid;         // who registered (diagnostics only; liveness is the socket)
+    uint64_t flags;       // NR_* register flags
+    uint32_t qfirst[2], qlast[2];
+    uint32_t nif_obj;     // netmap_if in the region's if pool
+    uint32_t pad;
+    uint64_t nifp_ofs;
+    std::atomic<uint32_t> armed;  // bit kTx/kRx: a thread sleeps waiting on that direction
+};
+
+struct PortEntry {
+    uint32_t in_use;
+    uint32_t gen;
+    char name[kNameMax];
+    PortKind kind;
+    uint16_t region;      // index in regions[]
+    uint32_t refs;        // bindings + 1 if persistent
+    uint32_t flags;
+    static constexpr uint32_t kPersistent = 1;
+    uint32_t nrings[2];   // hardware-like rings per direction
+    uint32_t nhost[2];    // host rings per direction (0 or 1)
+    uint32_t nslots[2];
+    uint32_t peer;        // pipes: the other end's slot
+    uint32_t nlisteners;
+    uint32_t listeners[kMaxListeners];  // binding slots registered here
+    std::atomic<uint32_t> sleepers;     // armed bindings (fast "anyone asleep?" check)
+    KRing kring[2][kMaxRingsAll];
+
+    [[nodiscard]] uint32_t total_rings(uint32_t d) const { return nrings[d] + nhost[d]; }
+};
+
+struct CtlHeader {
+    static constexpr uint64_t kMagic = 0x756e6d63746c3031ULL;  // "unmctl01"
+    uint64_t magic;
+    uint32_t layout_size;  // sizeof(CtlHeader), guards against mixed builds
+    std::atomic<uint32_t> dead;  // set (under lock) just before the file is removed
+    RobustMutex lock;
+    uint32_t gen_counter;
+    uint32_t pad;
+    RegionEntry regions[kMaxRegions];
+    BindingEntry bindings[kMaxBindings];
+    PortEntry ports[kMaxPorts];
+};
+
+class Registry;
+
+/// Holds the control lock; runs gc() first if the previous holder died.
+/// `error()` is nonzero (an errno) if the control file could not be mapped,
+/// in which case the lock is not held.
+class CtlGuard {
+public:
+    explicit CtlGuard(Registry& r);
+    ~CtlGuard();
+    CtlGuard(const CtlGuard&) = delete;
+    CtlGuard& operator=(const CtlGuard&) = delete;
+    [[nodiscard]] int error() const { return err_; }
+
+private:
+    Registry& r_;
+    int err_;
+};
+
+/// This process's handle on the registry (a process-wide singleton).
+class Registry {
+public:
+    static Registry& get();
+
+    CtlHeader& hdr() { return *hdr_; }
+    PortEntry& port(uint32_t i) { return hdr_->ports[i]; }
+    BindingEntry& binding(uint32_t i) { return hdr_->bindings[i]; }
+
+    // ---- under CtlGuard ----------------------------------------------------
+    /// Find a port by exact name; kNone if absent.
+    uint32_t find_port(std::string_view name);
+    /// Allocate a port slot with its rings in region `region_slot`.
+    /// Rings get buffers in every slot (TX and RX alike).  Returns 0 or errno.
+    /// `fill[d]` false leaves direction d's slots without buffers (buf_idx 0)
+    /// for the type to fill (pipe ends share their peer's buffers).
+    int new_port(std::string_view name, PortKind kind, uint32_t region_slot,
+                 const uint32_t nrings[2], const uint32_t nslots[2], const bool fill[2],
+                 uint32_t& out);
+    /// Is a binding's socket still held by anyone?
+    bool binding_alive(uint32_t b);
+    /// Free ports' rings and slots and drop their region references.  The
+    /// buffers found in all their slots go back to the pool in one call, so
+    /// ports sharing buffers (pipe ends) are freed together without a
+    /// buffer being freed twice.
+    void free_ports(std::span<const uint32_t> ports);
+    /// Drop one reference; destroys the port through its type when it
+    /// reaches zero.
+    void put_port(uint32_t port);
+    /// Find or create a region; `mem_id` 0 means the global one (1).
+    int get_region(uint32_t mem_id, uint32_t& slot);
+    void put_region(uint32_t slot);
+    /// Reclaim bindings whose socket nobody holds any more.
+    void gc();
+    /// Free a binding's resources (if, extra buffers, ring users), unlink its
+    /// socket, and drop its port reference.
+    void release_binding(uint32_t b);
+    uint32_t next_gen() { return ++hdr_->gen_counter; }
+
+    // ---- lock-free ----------------------------------------------------------
+    /// This process's mapping of a region slot (mapped on first use; kept
+    /// while someone holds the shared_ptr).  nullptr if it cannot be mapped.
+    std::shared_ptr<Region> region(uint32_t slot);
+    /// Path of a binding's socket.
+    std::string binding_path(uint32_t b, uint32_t gen) const;
+
+    /// Wake the bindings of `port` asleep on direction `d` ring `ring`.
+    /// Costs one atomic load when nobody sleeps.
+    void notify(PortEntry& p, uint32_t d, uint32_t ring);
+
+private:
+    friend class CtlGuard;
+    Registry() = default;
+    int attach();          // map (creating if needed) the control file
+    int lock();
+    void unlock();
+    void maybe_remove();   // remove the control file when nothing is left
+    std::string region_path(const RegionEntry& e) const;
+
+    std::recursive_mutex local_;  // serialises this process's threads around the shared lock
+    Mapping map_;
+    CtlHeader* hdr_ = nullptr;
+    std::mutex regions_mu_;
+    std::weak_ptr<Region> regions_[kMaxRegions];
+    uint32_t region_gen_[kMaxRegions] = {};
+};
+
+}  // namespace unetmap

@@ -1,0 +1,454 @@
+#include "ctl/requests.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <vector>
+
+#include <net/netmap.h>
+#include <net/netmap_legacy.h>
+
+#include "core/descriptor.h"
+#include "core/port_type.h"
+#include "core/registry.h"
+#include "ctl/copyio.h"
+#include "ctl/portname.h"
+
+namespace unetmap {
+
+namespace {
+
+// ---------------------------------------------------------------------------
+// Option chains
+// ---------------------------------------------------------------------------
+
+constexpr int kMaxOptions = 32;  // longer chains (or loops) are rejected
+
+struct OptionChain {
+    int n = 0;
+    uint64_t where[kMaxOptions];     // user address of each option
+    nmreq_option opt[kMaxOptions];   // our copies
+
+    void set_status(int i, uint32_t status) {
+        opt[i].nro_status = status;
+        copy_out(where[i] + offsetof(nmreq_option, nro_status), &status, sizeof status);
+    }
+};
+
+// Copy the chain in; EINVAL for loops, over-long chains and duplicated
+// option types (netmap accepts each type once), EFAULT for bad pointers.
+int read_options(uint64_t first, OptionChain& c) {
+    for (uint64_t p = first; p != 0;) {
+        if (c.n == kMaxOptions) return EINVAL;
+        for (int i = 0; i < c.n; i++)
+            if (c.where[i] == p) return EINVAL;  // loop
+        if (int e = copy_in(&c.opt[c.n], p, sizeof(nmreq_option))) return e;
+        for (int i = 0; i < c.n; i++)
+            if (c.opt[i].nro_reqtype == c.opt[c.n].nro_reqtype) {
+                c.where[c.n] = p;
+                c.n++;
+                c.set_status(c.n - 1, EINVAL);
+                return EINVAL;
+            }
+        c.where[c.n] = p;
+        p = c.opt[c.n].nro_next;
+        c.n++;
+    }
+    return 0;
+}
+
+// No option is implemented yet by any request: each one gets EOPNOTSUPP in
+// its nro_status and the request fails with EOPNOTSUPP, as netmap does for
+// options it does not know or that do not apply to the request.
+int reject_unsupported(OptionChain& c) {
+    for (int i = 0; i < c.n; i++) c.set_status(i, EOPNOTSUPP);
+    return c.n ? EOPNOTSUPP : 0;
+}
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+template <class T> void set_const(const T& field, T value) { const_cast<T&>(field) = value; }
+
+// Find a port, or create it the way its type does on first open.  On
+// success takes a reference the caller must drop with put_port.
+int get_port(Registry& reg, std::string_view name, const PortShape& shape, uint32_t& out) {
+    const PortType* type = port_type_for(name);
+    if (!type) return ENXIO;
+    uint32_t port = reg.find_port(name);
+    if (port == kNone) {
+        if (int e = type->create(reg, name, shape, port)) return e;
+    }
+    reg.port(port).refs++;
+    out = port;
+    return 0;
+}
+
+struct RingRange {
+    uint32_t first[2] = {0, 0}, last[2] = {0, 0};
+};
+
+// netmap_interp_ringid: which rings a (mode, ringid, flags) binds.
+int rings_for_mode(const PortEntry& p, uint32_t mode, uint32_t ringid, uint64_t flags, RingRange& r) {
+    for (uint32_t d = 0; d < 2; d++) {
+        const uint32_t nr = p.nrings[d], nh = p.nhost[d];
+        switch (mode) {
+            case NR_REG_ALL_NIC:
+                r.first[d] = 0, r.last[d] = nr;
+                break;
+            case NR_REG_ONE_NIC:
+                if (ringid >= std::max(p.nrings[kTx], p.nrings[kRx])) return EINVAL;
+                r.first[d] = std::min(ringid, nr), r.last[d] = std::min(ringid + 1, nr);
+                break;
+            case NR_REG_SW:
+                if (p.nhost[kTx] + p.nhost[kRx] == 0) return EINVAL;
+                r.first[d] = nr, r.last[d] = nr + nh;
+                break;
+            case NR_REG_NIC_SW:
+                r.first[d] = 0, r.last[d] = nr + nh;
+                break;
+            case NR_REG_ONE_SW:
+                if (ringid >= std::max(p.nhost[kTx], p.nhost[kRx])) return EINVAL;
+                r.first[d] = nr + std::min(ringid, nh), r.last[d] = nr + std::min(ringid + 1, nh);
+                break;
+            case NR_REG_NULL:
+                r.first[d] = r.last[d] = 0;
+                break;
+            default:
+                return EINVAL;
+        }
+    }
+    if (flags & NR_TX_RINGS_ONLY) r.first[kRx] = r.last[kRx] = 0;
+    if (flags & NR_RX_RINGS_ONLY) r.first[kTx] = r.last[kTx] = 0;
+    return 0;
+}
+
+int bind_socket(int fd, const std::string& path) {
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    if (path.size() >= sizeof sa.sun_path) return ENAMETOOLONG;
+    std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+    ::unlink(path.c_str());  // left by a binding reclaimed after a crash
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) return errno;
+    return 0;
+}
+
+// ---------------------------------------------------------------------------
+// NETMAP_REQ_REGISTER
+// ---------------------------------------------------------------------------
+
+constexpr uint64_t kKnownRegFlags = NR_MONITOR_TX | NR_MONITOR_RX | NR_ZCOPY_MON | NR_EXCLUSIVE |
+                                    NR_RX_RINGS_ONLY | NR_TX_RINGS_ONLY | NR_ACCEPT_VNET_HDR |
+                                    NR_DO_RX_POLL | NR_NO_TX_POLL;
+
+int do_register(Descriptor& d, std::string_view name_in, nmreq_register& r, OptionChain& opts) {
+    if (d.registered()) return EBUSY;
+    std::string name(name_in);
+    uint32_t mode = r.nr_mode == NR_REG_DEFAULT ? static_cast<uint32_t>(NR_REG_ALL_NIC) : r.nr_mode;
+    uint32_t ringid = r.nr_ringid;
+    if (mode == NR_REG_PIPE_MASTER || mode == NR_REG_PIPE_SLAVE) {
+        // Old-style pipes: the pipe id travels in nr_ringid.
+        name += (mode == NR_REG_PIPE_MASTER ? "{" : "}") + std::to_string(ringid);
+        if (name.size() >= NETMAP_REQ_IFNAMSIZ) return EINVAL;
+        mode = NR_REG_ALL_NIC;
+        ringid = 0;
+    }
+    if (mode > NR_REG_ONE_SW) return EINVAL;
+    const uint64_t flags = r.nr_flags;
+    if (flags & ~kKnownRegFlags) return EINVAL;
+    if ((flags & NR_TX_RINGS_ONLY) && (flags & NR_RX_RINGS_ONLY)) return EINVAL;
+    if (flags & (NR_MONITOR_TX | NR_MONITOR_RX | NR_ZCOPY_MON)) return EOPNOTSUPP;  // monitors: not yet
+    if (flags & NR_ACCEPT_VNET_HDR) return EOPNOTSUPP;
+    if (r.nr_tx_rings > kMaxRings || r.nr_rx_rings > kMaxRings) return EINVAL;
+    if (int e = reject_unsupported(opts)) return e;
+
+    Registry& reg = Registry::get();
+    CtlGuard g(reg);
+    if (g.error()) return g.error();
+
+    const PortShape shape{r.nr_tx_rings, r.nr_rx_rings, r.nr_tx_slots, r.nr_rx_slots,
+                          r.nr_host_tx_rings, r.nr_host_rx_rings, r.nr_mem_id};
+    uint32_t port;
+    if (int e = get_port(reg, name, shape, port)) return e;
+    PortEntry& p = reg.port(port);
+    // From here on, failures drop the port reference (destroying a port
+    // created by this very request).
+    auto fail = [&](int e) {
+        reg.put_port(port);
+        return e;
+    };
+    if (r.nr_mem_id && r.nr_mem_id != reg.hdr().regions[p.region].mem_id) return fail(EINVAL);
+
+    RingRange rr;
+    if (int e = rings_for_mode(p, mode, ringid, flags, rr)) return fail(e);
+    for (uint32_t dd = 0; dd < 2; dd++)
+        for (uint32_t i = rr.first[dd]; i < rr.last[dd]; i++) {
+            const KRing& k = p.kring[dd][i];
+            if ((k.flags & KRing::kExclusive) || ((flags & NR_EXCLUSIVE) && k.users)) return fail(EBUSY);
+        }
+    if (p.nlisteners >= kMaxListeners) return fail(EBUSY);
+    uint32_t b = kNone;
+    for (uint32_t i = 0; i < kMaxBindings && b == kNone; i++)
+        if (!reg.binding(i).in_use) b = i;
+    if (b == kNone) return fail(ENOMEM);
+    auto region = reg.region(p.region);
+    if (!region) return fail(ENOMEM);
+
+    // The netmap_if: one per registration, listing every ring of the port.
+    const uint32_t ntx = p.total_rings(kTx), nrx = p.total_rings(kRx);
+    if (sizeof(netmap_if) + (ntx + nrx) * sizeof(ssize_t) > region->meta().pool[0].objsize)
+        return fail(EINVAL);
+    uint32_t nif_obj;
+    if (region->alloc_one(Pool::If, nif_obj, true)) return fail(ENOMEM);
+    const uint64_t nifp_ofs = region->obj_offset(Pool::If, nif_obj);
+    auto* nifp = region->at<netmap_if>(nifp_ofs);
+    std::strncpy(nifp->ni_name, name.c_str(), sizeof nifp->ni_name - 1);
+    set_const(nifp->ni_version, static_cast<uint32_t>(NETMAP_API));
+    set_const(nifp->ni_flags, region->mem_id() == kGlobalMemId ? 0u : static_cast<uint32_t>(NI_PRIV_MEM));
+    set_const(nifp->ni_tx_rings, p.nrings[kTx]);
+    set_const(nifp->ni_rx_rings, p.nrings[kRx]);
+    set_const(nifp->ni_host_tx_rings, p.nhost[kTx]);
+    set_const(nifp->ni_host_rx_rings, p.nhost[kRx]);
+    for (uint32_t i = 0; i < ntx; i++)
+        set_const(nifp->ring_ofs[i], static_cast<ssize_t>(p.kring[kTx][i].ring_ofs - nifp_ofs));
+    for (uint32_t i = 0; i < nrx; i++)
+        set_const(nifp->ring_ofs[ntx + i], static_cast<ssize_t>(p.kring[kRx][i].ring_ofs - nifp_ofs));
+    uint32_t extra_head = 0;
+    const uint32_t extra = region->alloc_buf_list(r.nr_extra_bufs, extra_head);
+    nifp->ni_bufs_head = extra_head;
+
+    BindingEntry& e = reg.binding(b);
+    e.gen = reg.next_gen();
+    if (int err = bind_socket(d.fd(), reg.binding_path(b, e.gen))) {
+        region->free_buf_list(extra_head);
+        region->free(Pool::If, std::span<const uint32_t>(&nif_obj, 1));
+        return fail(err);
+    }
+    // Commit.
+    e.port = port;
+    e.mode = mode;
+    e.ringid = ringid;
+    e.pid = static_cast<uint32_t>(::getpid());
+    e.flags = flags;
+    for (uint32_t dd = 0; dd < 2; dd++) {
+        e.qfirst[dd] = rr.first[dd];
+        e.qlast[dd] = rr.last[dd];
+        for (uint32_t i = rr.first[dd]; i < rr.last[dd]; i++) {
+            KRing& k = p.kring[dd][i];
+            k.users++;
+            if (flags & NR_EXCLUSIVE) k.flags |= KRing::kExclusive;
+        }
+    }
+    e.nif_obj = nif_obj;
+    e.nifp_ofs = nifp_ofs;
+    e.armed.store(0);
+    e.in_use = 1;
+    __atomic_store_n(&p.listeners[p.nlisteners], b, __ATOMIC_RELAXED);
+    __atomic_store_n(&p.nlisteners, p.nlisteners + 1, __ATOMIC_RELEASE);
+
+    r.nr_offset = nifp_ofs;
+    r.nr_memsize = region->memsize();
+    r.nr_tx_slots = p.nslots[kTx];
+    r.nr_rx_slots = p.nslots[kRx];
+    r.nr_tx_rings = static_cast<uint16_t>(p.nrings[kTx]);
+    r.nr_rx_rings = static_cast<uint16_t>(p.nrings[kRx]);
+    r.nr_host_tx_rings = static_cast<uint16_t>(p.nhost[kTx]);
+    r.nr_host_rx_rings = static_cast<uint16_t>(p.nhost[kRx]);
+    r.nr_mem_id = static_cast<uint16_t>(region->mem_id());
+    r.nr_extra_bufs = extra;
+    d.bind(b, port, std::move(region), rr.first, rr.last, flags, nifp_ofs);
+    return 0;
+}
+
+// ---------------------------------------------------------------------------
+// NETMAP_REQ_PORT_INFO_GET / NETMAP_REQ_POOLS_INFO_GET
+// ---------------------------------------------------------------------------
+
+int do_port_info(std::string_view name, nmreq_port_info_get& info, OptionChain& opts) {
+    if (int e = reject_unsupported(opts)) return e;
+    Registry& reg = Registry::get();
+    CtlGuard g(reg);
+    if (g.error()) return g.error();
+    const PortShape shape{info.nr_tx_rings, info.nr_rx_rings, info.nr_tx_slots, info.nr_rx_slots,
+                          0, 0, info.nr_mem_id};
+    uint32_t port;
+    if (int e = get_port(reg, name, shape, port)) return e;
+    const PortEntry& p = reg.port(port);
+    const RegionEntry& re = reg.hdr().regions[p.region];
+    info.nr_memsize = re.memsize;
+    info.nr_tx_slots = p.nslots[kTx];
+    info.nr_rx_slots = p.nslots[kRx];
+    info.nr_tx_rings = static_cast<uint16_t>(p.nrings[kTx]);
+    info.nr_rx_rings = static_cast<uint16_t>(p.nrings[kRx]);
+    info.nr_host_tx_rings = static_cast<uint16_t>(p.nhost[kTx]);
+    info.nr_host_rx_rings = static_cast<uint16_t>(p.nhost[kRx]);
+    info.nr_mem_id = static_cast<uint16_t>(re.mem_id);
+    reg.put_port(port);  // a port created just to answer goes away again
+    return 0;
+}
+
+void fill_pools(const Region& r, nmreq_pools_info& pi) {
+    const RegionMeta& m = r.meta();
+    pi.nr_memsize = m.memsize;
+    pi.nr_mem_id = static_cast<uint16_t>(m.mem_id);
+    pi.nr_if_pool_offset = m.pool[0].offset;
+    pi.nr_if_pool_objtotal = m.pool[0].objtotal;
+    pi.nr_if_pool_objsize = m.pool[0].objsize;
+    pi.nr_ring_pool_offset = m.pool[1].offset;
+    pi.nr_ring_pool_objtotal = m.pool[1].objtotal;
+    pi.nr_ring_pool_objsize = m.pool[1].objsize;
+    pi.nr_buf_pool_offset = m.pool[2].offset;
+    pi.nr_buf_pool_objtotal = m.pool[2].objtotal;
+    pi.nr_buf_pool_objsize = m.pool[2].objsize;
+}
+
+int do_pools_info(Descriptor& d, const char* raw_name, nmreq_pools_info& pi, OptionChain& opts) {
+    if (int e = reject_unsupported(opts)) return e;
+    if (raw_name[0] == '\0' && d.registered()) {  // the descriptor's own region
+        fill_pools(*d.region(), pi);
+        return 0;
+    }
+    Registry& reg = Registry::get();
+    CtlGuard g(reg);
+    if (g.error()) return g.error();
+    uint32_t slot;
+    if (raw_name[0] != '\0') {
+        std::string_view name;
+        if (int e = check_port_name(raw_name, NETMAP_REQ_IFNAMSIZ, name)) return e;
+        uint32_t port;
+        if (int e = get_port(reg, name, PortShape{}, port)) return e;
+        slot = reg.port(port).region;
+        if (auto r = reg.region(slot)) fill_pools(*r, pi);
+        reg.put_port(port);
+        return 0;
+    }
+    if (int e = reg.get_region(pi.nr_mem_id, slot)) return e;
+    auto r = reg.region(slot);
+    if (r) fill_pools(*r, pi);
+    reg.put_region(slot);
+    return r ? 0 : ENOMEM;
+}
+
+size_t body_size(uint16_t reqtype) {
+    switch (reqtype) {
+        case NETMAP_REQ_REGISTER: return sizeof(nmreq_register);
+        case NETMAP_REQ_PORT_INFO_GET: return sizeof(nmreq_port_info_get);
+        case NETMAP_REQ_POOLS_INFO_GET: return sizeof(nmreq_pools_info);
+        default: return 0;
+    }
+}
+
+}  // namespace
+
+int ctl_request(Descriptor& d, void* user_hdr) {
+    nmreq_header h;
+    if (int e = copy_in(&h, reinterpret_cast<uint64_t>(user_hdr), sizeof h)) return e;
+    if (h.nr_version < NETMAP_MIN_API || h.nr_version > NETMAP_MAX_API) return EINVAL;
+    if (h.nr_reserved != 0) return EINVAL;
+    if (h.nr_reqtype == 0 || h.nr_reqtype > NETMAP_REQ_CSB_ENABLE) return EINVAL;
+    if (h.nr_body == 0) return EINVAL;
+    OptionChain opts;
+    if (int e = read_options(h.nr_options, opts)) return e;
+
+    const size_t bsize = body_size(h.nr_reqtype);
+    if (bsize == 0) {
+        // VALE control, port headers, kloop and CSB requests are not
+        // implemented (yet): say so rather than pretend.
+        return EOPNOTSUPP;
+    }
+    alignas(8) unsigned char body[256];
+    static_assert(sizeof(nmreq_register) <= sizeof body && sizeof(nmreq_pools_info) <= sizeof body);
+    if (int e = copy_in(body, h.nr_body, bsize)) return e;
+
+    std::string_view name;
+    int err = 0;
+    switch (h.nr_reqtype) {
+        case NETMAP_REQ_REGISTER:
+            err = check_port_name(h.nr_name, sizeof h.nr_name, name);
+            if (!err) err = do_register(d, name, *reinterpret_cast<nmreq_register*>(body), opts);
+            break;
+        case NETMAP_REQ_PORT_INFO_GET:
+            err = check_port_name(h.nr_name, sizeof h.nr_name, name);
+            if (!err) err = do_port_info(name, *reinterpret_cast<nmreq_port_info_get*>(body), opts);
+            break;
+        case NETMAP_REQ_POOLS_INFO_GET:
+            if (strnlen(h.nr_name, sizeof h.nr_name) == sizeof h.nr_name) return EINVAL;
+            err = do_pools_info(d, h.nr_name, *reinterpret_cast<nmreq_pools_info*>(body), opts);
+            break;
+    }
+    if (err) return err;
+    return copy_out(h.nr_body, body, bsize);
+}
+
+// ---------------------------------------------------------------------------
+// Legacy API (struct nmreq): NIOCREGIF and NIOCGINFO, translated into the
+// API 14 requests as netmap's own compatibility layer does.
+// ---------------------------------------------------------------------------
+
+int ctl_legacy(Descriptor& d, unsigned long cmd, void* user_req) {
+    nmreq q;
+    if (int e = copy_in(&q, reinterpret_cast<uint64_t>(user_req), sizeof q)) return e;
+    if (q.nr_version < 11 || q.nr_version > NETMAP_MAX_API) return EINVAL;
+    std::string_view name;
+    if (int e = check_port_name(q.nr_name, sizeof q.nr_name, name)) return e;
+    if (q.nr_cmd != 0) return EOPNOTSUPP;  // NETMAP_BDG_* commands: VALE control not yet
+    OptionChain none;
+    if (cmd == NIOCGINFO) {
+        nmreq_port_info_get info{};
+        info.nr_tx_slots = q.nr_tx_slots;
+        info.nr_rx_slots = q.nr_rx_slots;
+        info.nr_tx_rings = q.nr_tx_rings;
+        info.nr_rx_rings = q.nr_rx_rings;
+        info.nr_mem_id = q.nr_arg2;
+        if (int e = do_port_info(name, info, none)) return e;
+        q.nr_memsize = static_cast<uint32_t>(info.nr_memsize);
+        q.nr_tx_slots = info.nr_tx_slots;
+        q.nr_rx_slots = info.nr_rx_slots;
+        q.nr_tx_rings = info.nr_tx_rings;
+        q.nr_rx_rings = info.nr_rx_rings;
+        q.nr_arg2 = info.nr_mem_id;
+        return copy_out(reinterpret_cast<uint64_t>(user_req), &q, sizeof q);
+    }
+    // NIOCREGIF
+    nmreq_register r{};
+    const uint32_t regmode = q.nr_flags & NR_REG_MASK;
+    if (regmode != NR_REG_DEFAULT) {
+        r.nr_mode = regmode;
+        r.nr_ringid = q.nr_ringid & NETMAP_RING_MASK;
+    } else if (q.nr_ringid & NETMAP_SW_RING) {
+        r.nr_mode = NR_REG_SW;
+    } else if (q.nr_ringid & NETMAP_HW_RING) {
+        r.nr_mode = NR_REG_ONE_NIC;
+        r.nr_ringid = q.nr_ringid & NETMAP_RING_MASK;
+    } else {
+        r.nr_mode = NR_REG_ALL_NIC;
+    }
+    r.nr_flags = q.nr_flags & ~static_cast<uint64_t>(NR_REG_MASK);
+    if (q.nr_ringid & NETMAP_NO_TX_POLL) r.nr_flags |= NR_NO_TX_POLL;
+    if (q.nr_ringid & NETMAP_DO_RX_POLL) r.nr_flags |= NR_DO_RX_POLL;
+    r.nr_tx_slots = q.nr_tx_slots;
+    r.nr_rx_slots = q.nr_rx_slots;
+    r.nr_tx_rings = q.nr_tx_rings;
+    r.nr_rx_rings = q.nr_rx_rings;
+    r.nr_mem_id = q.nr_arg2;
+    r.nr_extra_bufs = q.nr_arg3;
+    if (int e = do_register(d, name, r, none)) return e;
+    q.nr_offset = static_cast<uint32_t>(r.nr_offset);
+    q.nr_memsize = static_cast<uint32_t>(r.nr_memsize);
+    q.nr_tx_slots = r.nr_tx_slots;
+    q.nr_rx_slots = r.nr_rx_slots;
+    q.nr_tx_rings = r.nr_tx_rings;
+    q.nr_rx_rings = r.nr_rx_rings;
+    q.nr_arg2 = r.nr_mem_id;
+    q.nr_arg3 = r.nr_extra_bufs;
+    return copy_out(reinterpret_cast<uint64_t>(user_req), &q, sizeof q);
+}
+
+}  // namespace unetmap

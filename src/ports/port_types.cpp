@@ -1,0 +1,35 @@
+// The list of port types, in the order names are matched.  Adding a port
+// type means adding its file in this directory and one line here.
+#include <array>
+
+#include "core/port_type.h"
+#include "core/registry.h"
+
+namespace unetmap {
+
+extern const PortType pipe_port_type;
+extern const PortType null_port_type;
+
+std::span<const PortType* const> port_types() {
+    // Pipes first: "vale0:x{1" and "null:a{2" are pipes of those parents.
+    static constexpr std::array<const PortType*, 2> types = {&pipe_port_type, &null_port_type};
+    return types;
+}
+
+const PortType* port_type_for(std::string_view name) {
+    for (const PortType* t : port_types())
+        if (t->match(name)) return t;
+    return nullptr;
+}
+
+const PortType& port_type_of(const PortEntry& p) {
+    switch (p.kind) {
+        case PortKind::PipeMaster:
+        case PortKind::PipeSlave:
+            return pipe_port_type;
+        default:
+            return null_port_type;
+    }
+}
+
+}  // namespace unetmap
