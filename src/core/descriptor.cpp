@@ -198,9 +198,7 @@ void* Descriptor::map(void* addr, size_t len, int prot, int flags, off_t off) {
         errno = EINVAL;
         return MAP_FAILED;
     }
-    Registry& reg = Registry::get();
-    const RegionEntry& e = reg.hdr().regions[port_->region];
-    const std::string path = state_path("mem." + std::to_string(e.mem_id) + "." + std::to_string(e.gen));
+    const std::string path = Registry::get().region_file(port_->region);
     int fd = sys::open(path.c_str(), O_RDWR | O_CLOEXEC, 0);
     if (fd < 0) return MAP_FAILED;
     void* p = sys::mmap(addr, len, prot, flags, fd, off);

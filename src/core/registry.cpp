@@ -124,12 +124,19 @@ void Registry::maybe_remove() {
     shm_remove(state_path("ctl"));
 }
 
+// Built with append rather than operator+ on a literal: GCC 12 warns
+// falsely (-Wrestrict, bug 105329) about the latter.
 std::string Registry::binding_path(uint32_t b, uint32_t gen) const {
-    return state_path("b" + std::to_string(b) + "." + std::to_string(gen));
+    std::string leaf("b");
+    leaf.append(std::to_string(b)).append(".").append(std::to_string(gen));
+    return state_path(leaf);
 }
 
-std::string Registry::region_path(const RegionEntry& e) const {
-    return state_path("mem." + std::to_string(e.mem_id) + "." + std::to_string(e.gen));
+std::string Registry::region_file(uint32_t slot) const {
+    const RegionEntry& e = hdr_->regions[slot];
+    std::string leaf("mem.");
+    leaf.append(std::to_string(e.mem_id)).append(".").append(std::to_string(e.gen));
+    return state_path(leaf);
 }
 
 bool Registry::binding_alive(uint32_t b) {
@@ -178,7 +185,7 @@ int Registry::get_region(uint32_t mem_id, uint32_t& slot) {
     e.mem_id = mem_id;
     e.gen = next_gen();
     Region r;
-    const std::string path = region_path(e);
+    const std::string path = region_file(free_slot);
     shm_remove(path);  // a stale file from a crashed creator
     if (int err = Region::create(path, mem_id, RegionConfig::from_env(), r)) return err;
     e.memsize = r.memsize();
@@ -191,7 +198,7 @@ int Registry::get_region(uint32_t mem_id, uint32_t& slot) {
 void Registry::put_region(uint32_t slot) {
     RegionEntry& e = hdr_->regions[slot];
     if (!e.in_use || --e.refs > 0) return;
-    shm_remove(region_path(e));
+    shm_remove(region_file(slot));
     e.in_use = 0;
 }
 
@@ -202,7 +209,7 @@ std::shared_ptr<Region> Registry::region(uint32_t slot) {
     std::lock_guard lk(regions_mu_);
     if (auto r = regions_[slot].lock(); r && region_gen_[slot] == gen) return r;
     auto r = std::make_shared<Region>();
-    if (Region::open(region_path(e), e.memsize, *r) != 0) return nullptr;
+    if (Region::open(region_file(slot), e.memsize, *r) != 0) return nullptr;
     regions_[slot] = r;
     region_gen_[slot] = gen;
     return r;

@@ -169,6 +169,8 @@ public:
     std::shared_ptr<Region> region(uint32_t slot);
     /// Path of a binding's socket.
     std::string binding_path(uint32_t b, uint32_t gen) const;
+    /// Path of the file of region slot `slot`.
+    std::string region_file(uint32_t slot) const;
 
     /// Wake the bindings of `port` asleep on direction `d` ring `ring`.
     /// Costs one atomic load when nobody sleeps.
@@ -181,7 +183,6 @@ private:
     int lock();
     void unlock();
     void maybe_remove();   // remove the control file when nothing is left
-    std::string region_path(const RegionEntry& e) const;
 
     std::recursive_mutex local_;  // serialises this process's threads around the shared lock
     Mapping map_;

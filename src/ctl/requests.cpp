@@ -155,7 +155,8 @@ int do_register(Descriptor& d, std::string_view name_in, nmreq_register& r, Opti
     uint32_t ringid = r.nr_ringid;
     if (mode == NR_REG_PIPE_MASTER || mode == NR_REG_PIPE_SLAVE) {
         // Old-style pipes: the pipe id travels in nr_ringid.
-        name += (mode == NR_REG_PIPE_MASTER ? "{" : "}") + std::to_string(ringid);
+        name.push_back(mode == NR_REG_PIPE_MASTER ? '{' : '}');
+        name.append(std::to_string(ringid));
         if (name.size() >= NETMAP_REQ_IFNAMSIZ) return EINVAL;
         mode = NR_REG_ALL_NIC;
         ringid = 0;
