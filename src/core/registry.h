@@ -46,6 +46,7 @@ inline constexpr uint32_t kNone = 0xffffffffu;
 inline constexpr uint32_t kNameMax = 64;       // NETMAP_REQ_IFNAMSIZ
 inline constexpr uint32_t kDefaultSlots = 1024;
 inline constexpr uint32_t kGlobalMemId = 1;
+inline constexpr size_t kSwitchAreaBytes = 4u << 20;
 
 struct RegionEntry {
     uint32_t in_use;
@@ -104,6 +105,10 @@ struct CtlHeader {
     RegionEntry regions[kMaxRegions];
     BindingEntry bindings[kMaxBindings];
     PortEntry ports[kMaxPorts];
+    // State owned by port types that need more than ports (VALE switches:
+    // names, member ports, forwarding tables).  Each type defines its own
+    // layout over its area and static_asserts that it fits.
+    alignas(64) unsigned char switch_area[kSwitchAreaBytes];
 };
 
 class Registry;

@@ -346,6 +346,18 @@ size_t body_size(uint16_t reqtype) {
     }
 }
 
+int extra_request(Descriptor& d, const nmreq_header& h, const ExtraRequest& x, OptionChain& opts) {
+    if (int e = reject_unsupported(opts)) return e;
+    std::string_view name;
+    if (h.nr_name[0] != '\0' || x.name_required) {
+        if (int e = check_port_name(h.nr_name, sizeof h.nr_name, name)) return e;
+    }
+    std::vector<unsigned char> body(x.body_size);
+    if (int e = copy_in(body.data(), h.nr_body, x.body_size)) return e;
+    if (int e = x.handle(d, name, body.data())) return e;
+    return copy_out(h.nr_body, body.data(), x.body_size);
+}
+
 }  // namespace
 
 int ctl_request(Descriptor& d, void* user_hdr) {
@@ -360,8 +372,10 @@ int ctl_request(Descriptor& d, void* user_hdr) {
 
     const size_t bsize = body_size(h.nr_reqtype);
     if (bsize == 0) {
-        // VALE control, port headers, kloop and CSB requests are not
-        // implemented (yet): say so rather than pretend.
+        for (const ExtraRequest& x : extra_requests())
+            if (x.reqtype == h.nr_reqtype) return extra_request(d, h, x, opts);
+        // Port headers, kloop and CSB requests are not implemented: say so
+        // rather than pretend.
         return EOPNOTSUPP;
     }
     alignas(8) unsigned char body[256];

@@ -4,6 +4,7 @@
 
 #include "core/port_type.h"
 #include "core/registry.h"
+#include "ctl/requests.h"
 
 namespace unetmap {
 
@@ -31,5 +32,12 @@ const PortType& port_type_of(const PortEntry& p) {
             return null_port_type;
     }
 }
+
+}  // namespace unetmap
+
+namespace unetmap {
+
+// Control requests implemented by port types (VALE's NEWIF, ATTACH, ...).
+std::span<const ExtraRequest> extra_requests() { return {}; }
 
 }  // namespace unetmap
