@@ -129,6 +129,31 @@ struct TimeLeft {
     }
 };
 
+long long mono_ns() {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+}
+
+// How long poll() spins before sleeping: UNETMAP_POLL_SPIN_US (default
+// 50 us; 0 disables).
+long long spin_ns() {
+    static const long long ns = [] {
+        const char* v = std::getenv("UNETMAP_POLL_SPIN_US");
+        long long us = v && *v ? std::atoll(v) : 50;
+        return us < 0 ? 0 : us * 1000;
+    }();
+    return ns;
+}
+
 // Small inline storage so a poll() over a handful of descriptors does not
 // allocate.
 template <class T, size_t N> struct SmallVec {
@@ -226,6 +251,34 @@ int unetmap_dev_close(int fd, int* handled) {
     return r;
 }
 
+void unetmap_dev_dup_done(int oldfd, int newfd) {
+    Descriptor* d = lookup(oldfd);
+    if (!d || newfd < 0 || oldfd == newfd) return;
+    auto* copy = new Descriptor(newfd);
+    if (d->registered() && copy->adopt(d->binding()) != 0) {
+        delete copy;
+        return;
+    }
+    auto* s = slot_for(newfd, true);
+    if (!s) {
+        delete copy;
+        return;
+    }
+    delete s->exchange(copy);
+}
+
+void* unetmap_dev_forget(int fd) {
+    auto* s = slot_for(fd, false);
+    return s ? s->exchange(nullptr) : nullptr;
+}
+
+void unetmap_dev_release_forgotten(void* state) {
+    if (auto* d = static_cast<Descriptor*>(state)) {
+        d->on_close();  // the kernel closed its socket as part of dup2/dup3
+        delete d;
+    }
+}
+
 int unetmap_dev_any_in_sets(int nfds, const void* r, const void* w, const void* e) {
     const fd_set* sets[3] = {static_cast<const fd_set*>(r), static_cast<const fd_set*>(w),
                              static_cast<const fd_set*>(e)};
@@ -274,6 +327,17 @@ int unetmap_dev_poll(struct pollfd* fds, nfds_t n, const struct timespec* timeou
     for (;;) {
         int ready = check();
         if (ready != 0 || left.expired()) return ready;
+        // Before sleeping, keep looking for a short while: at high rates
+        // the peer publishes again within microseconds, and a sleep costs
+        // both sides a system call and a context switch per batch.
+        if (spin_ns() > 0) {
+            const long long until = mono_ns() + spin_ns();
+            do {
+                for (int i = 0; i < 64; i++) cpu_relax();
+                ready = check();
+            } while (ready == 0 && mono_ns() < until && !left.expired());
+            if (ready != 0) return ready;
+        }
         // Nothing yet: ask to be woken, look once more (a peer may have
         // published between the check and the arming), then sleep.
         for (nfds_t i = 0; i < n; i++)

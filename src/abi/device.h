@@ -35,6 +35,14 @@ int unetmap_dev_close(int fd, int *handled);
 /* poll/ppoll with netmap semantics when some fd is ours. */
 int unetmap_dev_poll(struct pollfd *fds, nfds_t n, const struct timespec *timeout,
                      const sigset_t *sigmask, int *handled);
+/* After a successful dup of `oldfd` to `newfd` (dup, dup2, dup3, fcntl
+ * F_DUPFD): make newfd ours too if oldfd is, sharing its binding. */
+void unetmap_dev_dup_done(int oldfd, int newfd);
+/* Before dup2/dup3 onto newfd: detach our state for newfd (the kernel
+ * closes it); unetmap_dev_release_forgotten() must follow the syscall. */
+void *unetmap_dev_forget(int fd);
+void unetmap_dev_release_forgotten(void *state);
+
 /* Does any descriptor in the fd_sets belong to us? */
 int unetmap_dev_any_in_sets(int nfds, const void *r, const void *w, const void *e);
 

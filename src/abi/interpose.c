@@ -134,6 +134,58 @@ UNETMAP_EXPORT int close(int fd) {
     return real_close(fd);
 }
 
+/* ---- dup family: the copy shares the binding, as a kernel fd would -------- */
+
+UNETMAP_EXPORT int dup(int fd) {
+    REAL(dup);
+    int nfd = real_dup(fd);
+    if (nfd >= 0) unetmap_dev_dup_done(fd, nfd);
+    return nfd;
+}
+
+UNETMAP_EXPORT int dup2(int fd, int nfd) {
+    REAL(dup2);
+    if (fd == nfd) return real_dup2(fd, nfd);
+    void *old = unetmap_dev_forget(nfd);
+    int r = real_dup2(fd, nfd);
+    int err = errno;
+    if (r >= 0) unetmap_dev_dup_done(fd, r);
+    unetmap_dev_release_forgotten(old);
+    errno = err;
+    return r;
+}
+
+UNETMAP_EXPORT int dup3(int fd, int nfd, int flags) {
+    REAL(dup3);
+    if (fd == nfd) return real_dup3(fd, nfd, flags);
+    void *old = unetmap_dev_forget(nfd);
+    int r = real_dup3(fd, nfd, flags);
+    int err = errno;
+    if (r >= 0) unetmap_dev_dup_done(fd, r);
+    unetmap_dev_release_forgotten(old);
+    errno = err;
+    return r;
+}
+
+UNETMAP_EXPORT int fcntl(int fd, int cmd, ...) {
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);  /* int or pointer: same register on x86_64/arm64 */
+    va_end(ap);
+    REAL(fcntl);
+    int r = real_fcntl(fd, cmd, arg);
+    if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)) unetmap_dev_dup_done(fd, r);
+    return r;
+}
+
+UNETMAP_EXPORT int fcntl64(int fd, int cmd, ...) {
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    return fcntl(fd, cmd, arg);
+}
+
 /* ---- poll / select -------------------------------------------------------- */
 
 UNETMAP_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout_ms) {
