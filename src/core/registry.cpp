@@ -6,6 +6,7 @@
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -32,7 +33,15 @@ template <class T> void set_const(const T& field, T value) { const_cast<T&>(fiel
 }  // namespace
 
 Registry& Registry::get() {
-    static Registry* r = new Registry();  // never destroyed: used from atexit and signal paths
+    // Never destroyed: used from atexit handlers.  Around fork(), hold the
+    // process-local mutex so the child does not inherit it locked by a
+    // thread that does not exist there.
+    static Registry* r = [] {
+        auto* reg = new Registry();
+        pthread_atfork([] { get().local_.lock(); }, [] { get().local_.unlock(); },
+                       [] { get().local_.unlock(); });
+        return reg;
+    }();
     return *r;
 }
 

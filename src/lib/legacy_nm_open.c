@@ -5,17 +5,26 @@
  * unetmap that header only declares them and they live here, with
  * upstream's signatures and behaviour.  As upstream's current nm_open()
  * does, this registers with the legacy NIOCREGIF ioctl and a struct nmreq
- * (not NIOCCTRL), so pipes are requested the legacy way: "x{N" / "x}N"
- * become nr_flags NR_REG_PIPE_MASTER / NR_REG_PIPE_SLAVE with N in
- * nr_ringid, and netmap turns that back into the pipe name "x{N".
+ * (not NIOCCTRL).  The name is decoded by nm_parse() from the header, so
+ * pipes are requested the legacy way: "x{N" / "x}N" become nr_flags
+ * NR_REG_PIPE_MASTER / NR_REG_PIPE_SLAVE with N in nr_ringid, and netmap
+ * turns that back into the pipe name "x{N".
  *
  * Written in C: struct nm_desc has const-qualified pointer members that are
  * filled in after allocation, which C allows for allocated storage.
  */
 #define NETMAP_WITH_LIBS
+/* GCC's -Wstringop-truncation misfires on nm_parse()'s deliberate
+ * truncating strncpy() of the error message once inlined here. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wstringop-truncation"
+#endif
 #include <net/netmap_user.h>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -26,7 +35,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define NM_LEGACY_ERRLEN 128
+/* error text; nm_parse() writes at most MAXERRMSG bytes into it */
+#define NM_LEGACY_ERRLEN (MAXERRMSG > 128 ? MAXERRMSG : 128)
 
 static void
 legacy_err(char *buf, const char *fmt, ...)
@@ -36,163 +46,6 @@ legacy_err(char *buf, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, NM_LEGACY_ERRLEN, fmt, ap);
 	va_end(ap);
-}
-
-static int
-legacy_is_ident(const char *b, const char *e)
-{
-	for (; b != e; b++)
-		if (!isalnum((unsigned char)*b) && *b != '_')
-			return 0;
-	return 1;
-}
-
-enum legacy_state { L_START, L_SUFFIX_OK, L_NUM, L_FLAGS, L_FLAGS_OK, L_MEMID };
-
-/*
- * Decodes "netmap:ifname[mode]" or "valeX:port[mode]" into d->req: nr_name,
- * and OR-ed into what the caller's nmreq had: the NR_REG_* mode and flags
- * (nr_flags) and the ring number (nr_ringid); nr_arg2 is set to the memory
- * id ("@N"), 0 if none.  The legacy grammar: ^ * -N {N }N, /xztrRT, @N.
- */
-static int
-legacy_parse(const char *ifname, struct nm_desc *d, char *err)
-{
-	const char *name, *scan;
-	size_t namelen;
-	uint32_t nr_flags = NR_REG_ALL_NIC, nr_ringid = 0;
-	uint16_t memid = 0;
-	enum legacy_state st = L_START;
-
-	if (ifname[0] == 'v') {		/* valeX:port, kept whole */
-		const char *colon = strchr(ifname, ':');
-
-		if (colon == NULL) {
-			legacy_err(err, "missing ':' in vale name");
-			return -1;
-		}
-		if (!legacy_is_ident(ifname + strlen(NM_BDG_NAME), colon)) {
-			legacy_err(err, "invalid bridge name");
-			return -1;
-		}
-		name = ifname;
-		scan = colon + 1;
-		while (*scan && !strchr("-*^{}/@", *scan))
-			scan++;
-		if (!legacy_is_ident(colon + 1, scan)) {
-			legacy_err(err, "invalid bridge port name");
-			return -1;
-		}
-	} else {			/* netmap:ifname, "netmap:" dropped */
-		name = ifname + strlen("netmap:");
-		scan = name;
-		while (*scan && !strchr("-*^{}/@", *scan))
-			scan++;
-	}
-	namelen = (size_t)(scan - name);
-	if (namelen == 0) {
-		legacy_err(err, "empty port name");
-		return -1;
-	}
-	if (namelen >= sizeof(d->req.nr_name)) {
-		legacy_err(err, "name too long");
-		return -1;
-	}
-
-	while (*scan) {
-		long num;
-		char *end;
-
-		switch (st) {
-		case L_START:
-			switch (*scan) {
-			case '^': nr_flags = NR_REG_SW; st = L_SUFFIX_OK; break;
-			case '*': nr_flags = NR_REG_NIC_SW; st = L_SUFFIX_OK; break;
-			case '-': nr_flags = NR_REG_ONE_NIC; st = L_NUM; break;
-			case '{': nr_flags = NR_REG_PIPE_MASTER; st = L_NUM; break;
-			case '}': nr_flags = NR_REG_PIPE_SLAVE; st = L_NUM; break;
-			case '/': st = L_FLAGS; break;
-			case '@': st = L_MEMID; break;
-			default:
-				legacy_err(err, "unknown modifier: '%c'", *scan);
-				return -1;
-			}
-			scan++;
-			break;
-		case L_SUFFIX_OK:
-			switch (*scan) {
-			case '/': st = L_FLAGS; break;
-			case '@': st = L_MEMID; break;
-			default:
-				legacy_err(err, "unexpected character: '%c'", *scan);
-				return -1;
-			}
-			scan++;
-			break;
-		case L_NUM:
-			if (!isdigit((unsigned char)*scan)) {
-				legacy_err(err, "got '%s' while expecting a number", scan);
-				return -1;
-			}
-			errno = 0;
-			num = strtol(scan, &end, 10);
-			if (errno != 0 || num < 0 || num >= NETMAP_RING_MASK) {
-				legacy_err(err, "'%s' out of range [0, %d)", scan,
-				    NETMAP_RING_MASK);
-				errno = 0;
-				return -1;
-			}
-			scan = end;
-			nr_ringid = (uint32_t)num;
-			st = L_SUFFIX_OK;
-			break;
-		case L_FLAGS:
-		case L_FLAGS_OK:
-			switch (*scan) {
-			case '@': st = L_MEMID; scan++; continue;
-			case 'x': nr_flags |= NR_EXCLUSIVE; break;
-			case 'z': nr_flags |= NR_ZCOPY_MON; break;
-			case 't': nr_flags |= NR_MONITOR_TX; break;
-			case 'r': nr_flags |= NR_MONITOR_RX; break;
-			case 'R': nr_flags |= NR_RX_RINGS_ONLY; break;
-			case 'T': nr_flags |= NR_TX_RINGS_ONLY; break;
-			default:
-				legacy_err(err, "unrecognized flag: '%c'", *scan);
-				return -1;
-			}
-			scan++;
-			st = L_FLAGS_OK;
-			break;
-		case L_MEMID:
-			if (memid != 0) {
-				legacy_err(err, "double setting of memid");
-				return -1;
-			}
-			errno = 0;
-			num = isdigit((unsigned char)*scan) ?
-			    strtol(scan, &end, 10) : 0;
-			if (errno != 0 || num <= 0 || num > UINT16_MAX) {
-				legacy_err(err, "invalid memid '%s', must be >0", scan);
-				errno = 0;
-				return -1;
-			}
-			scan = end;
-			memid = (uint16_t)num;
-			st = L_SUFFIX_OK;
-			break;
-		}
-	}
-	if (st != L_START && st != L_SUFFIX_OK && st != L_FLAGS_OK) {
-		legacy_err(err, "unexpected end of port name");
-		return -1;
-	}
-
-	memcpy(d->req.nr_name, name, namelen);
-	d->req.nr_name[namelen] = '\0';
-	d->req.nr_flags |= nr_flags;
-	d->req.nr_ringid |= nr_ringid;
-	d->req.nr_arg2 = memid;
-	return 0;
 }
 
 /* store into a const-qualified member of an allocated nm_desc */
@@ -283,8 +136,8 @@ nm_open(const char *ifname, const struct nmreq *req, uint64_t new_flags,
 		d->req = *req;
 
 	if (!(new_flags & NM_OPEN_IFNAME)) {
-		errno = 0;
-		if (legacy_parse(ifname, d, err) < 0)
+		/* nm_parse() (inline in net/netmap_user.h, as upstream) */
+		if (nm_parse(ifname, d, err) < 0)
 			goto fail;
 	}
 

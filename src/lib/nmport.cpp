@@ -7,8 +7,9 @@
 //    the ring counts in nmreq_register;
 //  * mmap(NULL, nr_memsize, PROT_READ|PROT_WRITE, MAP_SHARED, fd, 0) maps the
 //    whole region, the netmap_if being at offset nr_offset;
-//  * in that netmap_if, ring_ofs[] is non-zero exactly for the rings bound to
-//    this file descriptor (that is how the ring ranges are found);
+//  * in that netmap_if, ring_ofs[] is non-zero for the rings bound to this
+//    file descriptor and zero for the others (the ring ranges are the
+//    bound rings within what nr_mode, nr_ringid and the R/T flags select);
 //  * two registrations reporting the same nr_mem_id share one region, so
 //    one mapping per region and context is enough.
 #include <libnetmap.h>
@@ -18,6 +19,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstring>
@@ -275,19 +277,41 @@ void set_empty(uint16_t& first, uint16_t& last) {
     last = 0;
 }
 
-/// Finds the run of bound rings ([first, last]) among `num` ring_ofs entries
-/// starting at `base`.
-void find_bound(const netmap_if* nifp, unsigned base, unsigned num, uint16_t& first,
+/// Ring indexes [lo, hi) of one direction (NIC rings first, then host
+/// rings) that a registration with this mode binds, as netmap computes them.
+struct RingSpan {
+    unsigned lo, hi;
+};
+
+RingSpan mode_span(const nmreq_register& r, unsigned nic, unsigned host, bool excluded) {
+    if (excluded)
+        return {0, 0};
+    switch (r.nr_mode) {
+    case NR_REG_ALL_NIC:
+    case NR_REG_NULL: return {0, nic};
+    case NR_REG_SW: return {nic, nic + host};
+    case NR_REG_NIC_SW: return {0, nic + host};
+    case NR_REG_ONE_NIC: return {r.nr_ringid, r.nr_ringid + 1u};
+    case NR_REG_ONE_SW: return {nic + r.nr_ringid, nic + r.nr_ringid + 1u};
+    default: return {0, nic + host};  // unknown mode: trust ring_ofs alone
+    }
+}
+
+/// Sets [first, last] to the first run of rings, within `span`, that the
+/// netmap_if shows as present (non-zero ring_ofs; netmap zeroes the entries
+/// of rings not bound to this descriptor).  `base` is the index in ring_ofs
+/// of this direction's ring 0.
+void find_bound(const netmap_if* nifp, unsigned base, RingSpan span, uint16_t& first,
                 uint16_t& last) {
-    unsigned i = 0;
-    while (i < num && nifp->ring_ofs[base + i] == 0)
+    unsigned i = span.lo;
+    while (i < span.hi && nifp->ring_ofs[base + i] == 0)
         ++i;
-    if (i == num) {
+    if (i >= span.hi) {
         set_empty(first, last);
         return;
     }
     first = static_cast<uint16_t>(i);
-    while (i < num && nifp->ring_ofs[base + i] != 0)
+    while (i < span.hi && nifp->ring_ofs[base + i] != 0)
         ++i;
     last = static_cast<uint16_t>(i - 1);
 }
@@ -575,11 +599,20 @@ int nmport_mmap(struct nmport_d* d) {
     d->mem = m;
     d->nifp = NETMAP_IF(m->mem, d->reg.nr_offset);
 
+    // Bound rings: those of the registration mode (R/T excluding a
+    // direction) whose ring_ofs is non-zero.  Upstream relies on ring_ofs
+    // alone, which netmap restricts to the bound rings anyway.
     const netmap_if* nifp = d->nifp;
-    unsigned num_tx = nifp->ni_tx_rings + nifp->ni_host_tx_rings;
-    unsigned num_rx = nifp->ni_rx_rings + nifp->ni_host_rx_rings;
-    find_bound(nifp, 0, num_tx, d->first_tx_ring, d->last_tx_ring);
-    find_bound(nifp, num_tx, num_rx, d->first_rx_ring, d->last_rx_ring);
+    const nmreq_register& r = d->reg;
+    RingSpan tx = mode_span(r, nifp->ni_tx_rings, nifp->ni_host_tx_rings,
+                            (r.nr_flags & NR_RX_RINGS_ONLY) != 0);
+    RingSpan rx = mode_span(r, nifp->ni_rx_rings, nifp->ni_host_rx_rings,
+                            (r.nr_flags & NR_TX_RINGS_ONLY) != 0);
+    tx.hi = std::min(tx.hi, nifp->ni_tx_rings + nifp->ni_host_tx_rings);
+    rx.hi = std::min(rx.hi, nifp->ni_rx_rings + nifp->ni_host_rx_rings);
+    find_bound(nifp, 0, tx, d->first_tx_ring, d->last_tx_ring);
+    find_bound(nifp, nifp->ni_tx_rings + nifp->ni_host_tx_rings, rx, d->first_rx_ring,
+               d->last_rx_ring);
     d->cur_tx_ring = d->first_tx_ring;
     d->cur_rx_ring = d->first_rx_ring;
     d->mmap_done = 1;
