@@ -58,6 +58,15 @@ bool is_netmap_ioctl(unsigned long req) {
            req == NIOCGINFO;
 }
 
+void close_all_at_exit();
+
+// Release this process's bindings at a normal exit, as the kernel closes
+// descriptors (a crash leaves them to the next gc).
+void ensure_exit_handler() {
+    static const bool registered = [] { return std::atexit(close_all_at_exit) == 0; }();
+    (void)registered;
+}
+
 // A descriptor we did not create in this process (received over
 // SCM_RIGHTS, or inherited across exec): recognise it by the path its
 // socket is bound to, and rebuild our state from the registry.
@@ -71,8 +80,9 @@ Descriptor* adopt(int fd) {
     char* end = nullptr;
     const unsigned long b = std::strtoul(sa.sun_path + prefix.size(), &end, 10);
     if (*end != '.' || b >= kMaxBindings) return nullptr;
+    ensure_exit_handler();
     auto* d = new Descriptor(fd);
-    if (d->adopt(static_cast<uint32_t>(b)) != 0) {
+    if (d->adopt(static_cast<uint32_t>(b), static_cast<uint32_t>(std::strtoul(end + 1, nullptr, 10))) != 0) {
         delete d;
         return nullptr;
     }
@@ -179,8 +189,7 @@ extern "C" {
 int unetmap_dev_is_path(const char* path) { return path && std::strcmp(path, "/dev/netmap") == 0; }
 
 int unetmap_dev_open(int flags) {
-    static const bool at_exit_registered = [] { return std::atexit(close_all_at_exit) == 0; }();
-    (void)at_exit_registered;
+    ensure_exit_handler();
     if ((flags & O_ACCMODE) != O_RDWR && (flags & O_ACCMODE) != O_RDONLY) {
         errno = EINVAL;
         return -1;
@@ -255,7 +264,7 @@ void unetmap_dev_dup_done(int oldfd, int newfd) {
     Descriptor* d = lookup(oldfd);
     if (!d || newfd < 0 || oldfd == newfd) return;
     auto* copy = new Descriptor(newfd);
-    if (d->registered() && copy->adopt(d->binding()) != 0) {
+    if (d->registered() && copy->adopt(d->binding(), d->binding_gen()) != 0) {
         delete copy;
         return;
     }

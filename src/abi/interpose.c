@@ -4,8 +4,10 @@
  * libnetmap.so defines them so that, linked (-lnetmap) or preloaded
  * (LD_PRELOAD), it sees those calls first.  Each one asks device.cpp
  * whether the descriptor (or path) is ours; if not, the call goes to the
- * next definition (libc's, found once with dlsym(RTLD_NEXT)) with nothing
- * else done: one table lookup for descriptors that are not netmap's.
+ * next definition (libc's, found once with dlsym(RTLD_NEXT)).  For
+ * descriptors that are not netmap's this costs one table lookup; mmap of
+ * an unknown file descriptor also asks the kernel its socket name once
+ * (to recognise netmap descriptors received from other processes).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>

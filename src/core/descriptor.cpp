@@ -59,6 +59,7 @@ void Descriptor::bind(uint32_t binding, uint32_t port, std::shared_ptr<Region> r
                       const uint32_t qfirst[2], const uint32_t qlast[2], uint64_t flags,
                       uint64_t nifp_ofs) {
     binding_ = binding;
+    binding_gen_ = Registry::get().binding(binding).gen;
     port_slot_ = port;
     port_ = &Registry::get().port(port);
     region_ = std::move(region);
@@ -70,11 +71,11 @@ void Descriptor::bind(uint32_t binding, uint32_t port, std::shared_ptr<Region> r
     nifp_ofs_ = nifp_ofs;
 }
 
-int Descriptor::adopt(uint32_t b) {
+int Descriptor::adopt(uint32_t b, uint32_t gen) {
     Registry& reg = Registry::get();
     CtlGuard g(reg);
     if (g.error()) return g.error();
-    if (b >= kMaxBindings || !reg.binding(b).in_use) return EBADF;
+    if (b >= kMaxBindings || !reg.binding(b).in_use || reg.binding(b).gen != gen) return EBADF;
     BindingEntry& e = reg.binding(b);
     auto region = reg.region(reg.port(e.port).region);
     if (!region) return ENOMEM;
@@ -174,6 +175,9 @@ void Descriptor::arm(short events) {
     port_->sleepers.fetch_add(std::popcount(add), std::memory_order_seq_cst);
     const uint32_t prev = b.armed.fetch_or(add, std::memory_order_seq_cst);
     if (const uint32_t dup = prev & add) port_->sleepers.fetch_sub(std::popcount(dup));
+    // Pairs with the notifier's fence: our flag is visible before we look
+    // at the rings again, or the notifier's update is visible to that look.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
 }
 
 void Descriptor::disarm() {
@@ -213,10 +217,11 @@ void Descriptor::on_close() {
     Registry& reg = Registry::get();
     CtlGuard g(reg);
     if (g.error()) return;
-    BindingEntry& e = reg.binding(binding_);
-    // Still held through a dup, a fork or a descriptor passed to another
-    // process: the binding lives on.
-    if (e.in_use && !reg.binding_alive(binding_)) reg.release_binding(binding_);
+    // Our binding lives on if still held through a dup, a fork or a
+    // descriptor passed to another process.  Collect every binding nobody
+    // holds any more, ours included: a process that received one of our
+    // descriptors may have exited since.
+    reg.gc();
     binding_ = kNone;
     port_ = nullptr;
     region_.reset();

@@ -5,8 +5,9 @@
 // it, it is bound to the binding's path (see registry.h), which both keeps
 // the binding alive and receives wakeups: a peer that makes this
 // descriptor's rings ready while we sleep sends it one datagram, so the
-// descriptor is readable in the kernel's eyes and poll/select/epoll on it
-// work even mixed with ordinary descriptors.
+// descriptor is readable in the kernel's eyes while our poll()/select()
+// sleep on it, even mixed with ordinary descriptors.  (epoll is not yet
+// supported: nothing arms the wakeups for an epoll_wait.)
 //
 // Syncs run in the caller's thread, like a netmap system call, and touch
 // only this binding's rings and (for pipes/VALE) the peers' shared state.
@@ -32,6 +33,7 @@ public:
     [[nodiscard]] int fd() const { return fd_; }
     [[nodiscard]] bool registered() const { return binding_ != kNone; }
     [[nodiscard]] uint32_t binding() const { return binding_; }
+    [[nodiscard]] uint32_t binding_gen() const { return binding_gen_; }
     [[nodiscard]] const std::shared_ptr<Region>& region() const { return region_; }
     [[nodiscard]] PortEntry* port() const { return port_; }
     [[nodiscard]] uint32_t qfirst(uint32_t d) const { return qfirst_[d]; }
@@ -43,8 +45,9 @@ public:
     void bind(uint32_t binding, uint32_t port, std::shared_ptr<Region> region,
               const uint32_t qfirst[2], const uint32_t qlast[2], uint64_t flags, uint64_t nifp_ofs);
     /// Re-create the state of an existing binding (descriptor received over
-    /// SCM_RIGHTS or inherited across exec).  Returns 0 or errno.
-    int adopt(uint32_t binding);
+    /// SCM_RIGHTS, inherited across exec, or duplicated).  `gen` must match
+    /// the binding's generation.  Returns 0 or errno.
+    int adopt(uint32_t binding, uint32_t gen);
 
     /// NIOCTXSYNC / NIOCRXSYNC: sync every bound ring of one direction.
     /// Returns 0, or EINVAL if some ring had to be reinitialised.
@@ -52,7 +55,8 @@ public:
 
     /// poll() semantics for this descriptor (netmap_poll): implicit txsync
     /// (unless NR_NO_TX_POLL), rxsync when reading is wanted.  Returns the
-    /// revents (POLLIN/POLLOUT/POLLERR subsets of `events`).
+    /// revents: POLLIN/POLLOUT as asked in `events`, POLLERR (always
+    /// reported, as poll does) when a ring had to be reinitialised.
     short poll_ready(short events);
     /// Ask to be woken when a ring of the wanted directions may have become
     /// ready; `disarm` withdraws the request.  Between arm and sleeping, the
@@ -76,6 +80,7 @@ private:
 
     int fd_;
     uint32_t binding_ = kNone;
+    uint32_t binding_gen_ = 0;
     uint32_t port_slot_ = kNone;
     PortEntry* port_ = nullptr;
     std::shared_ptr<Region> region_;

@@ -36,7 +36,9 @@ uint32_t txsync_prologue(KRing& k, netmap_ring* ring) { return prologue(k, ring)
 uint32_t rxsync_prologue(KRing& k, netmap_ring* ring) { return prologue(k, ring); }
 
 void sync_finalize(KRing& k, netmap_ring* ring) {
-    const uint32_t t = k.hwtail.load(std::memory_order_relaxed);
+    // Acquire: on RX rings hwtail is published by the feeder (pipe peer,
+    // VALE sender) after it wrote the slots we are about to expose.
+    const uint32_t t = k.hwtail.load(std::memory_order_acquire);
     k.rtail = t;
     // Release: the slots up to the new tail must be visible before it.
     __atomic_store_n(&ring->tail, t, __ATOMIC_RELEASE);

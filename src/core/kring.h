@@ -12,7 +12,9 @@
 //            not handed to us                       still owns
 //     tail   first slot the user may         tail   first slot we have not
 //            not fill (we still own it)             filled yet
-//     hwtail our copy of tail                hwtail our copy of tail
+//     hwtail where tail will move at the     hwtail where tail will move at the
+//            next sync (rtail: last value           next sync (written by the feeder)
+//            shown to the user)
 //
 //   TX:   hwcur <= head <= cur <= tail == hwtail   (modulo num_slots)
 //         [hwcur, head) to send, [head, tail) free for the user,
@@ -29,7 +31,8 @@
 // checks them against these (head may only move forward from rhead up to
 // rtail; cur may not be behind head or beyond rtail).  Nothing after the
 // prologue reads user-writable fields of the ring again, except the slots in
-// [hwcur, head) (TX) which the port's sync validates one by one.
+// [hwcur, head), which the port's sync reads once each and validates (TX
+// slots to send; RX slots released, for buffers swapped in by the user).
 //
 // Concurrency: one sync at a time per ring (the `busy` word, like netmap's
 // nm_kr_tryget).  Fields are grouped by writer so producer and consumer of a

@@ -120,9 +120,21 @@ uint32_t Region::free_count(Pool p) const {
     return __atomic_load_n(&meta_->free_count[static_cast<int>(p)], __ATOMIC_RELAXED);
 }
 
+void Region::recount() {
+    // A process died in the middle of an allocation: the bitmaps are the
+    // truth (each bit flips in one store), the counters may lag.
+    for (int pi = 0; pi < kNumPools; pi++) {
+        const uint64_t* bm = bitmap(static_cast<Pool>(pi));
+        uint32_t n = 0;
+        for (uint32_t w = 0; w < (meta_->pool[pi].objtotal + 63) / 64; w++) n += std::popcount(bm[w]);
+        meta_->free_count[pi] = n;
+    }
+}
+
 int Region::alloc(Pool p, std::span<uint32_t> out, bool zero) {
     const int pi = static_cast<int>(p);
     RobustLock lk(meta_->lock);
+    if (lk.recovered()) recount();
     if (meta_->free_count[pi] < out.size()) return ENOMEM;
     uint64_t* bm = bitmap(p);
     const uint32_t words = (meta_->pool[pi].objtotal + 63) / 64;
@@ -152,6 +164,7 @@ int Region::alloc(Pool p, std::span<uint32_t> out, bool zero) {
 uint32_t Region::free(Pool p, std::span<const uint32_t> idx) {
     const int pi = static_cast<int>(p);
     RobustLock lk(meta_->lock);
+    if (lk.recovered()) recount();
     uint64_t* bm = bitmap(p);
     const uint32_t total = meta_->pool[pi].objtotal;
     uint32_t bad = 0;

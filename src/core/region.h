@@ -118,6 +118,7 @@ public:
     explicit operator bool() const { return meta_ != nullptr; }
 
 private:
+    void recount();
     uint64_t* bitmap(Pool p) const {
         return reinterpret_cast<uint64_t*>(base() + meta_->bitmap_ofs[static_cast<int>(p)]);
     }

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
+#include <new>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -38,8 +39,10 @@ Registry& Registry::get() {
     // thread that does not exist there.
     static Registry* r = [] {
         auto* reg = new Registry();
+        // The child gets a fresh mutex: the inherited one records the
+        // parent thread as its owner.
         pthread_atfork([] { get().local_.lock(); }, [] { get().local_.unlock(); },
-                       [] { get().local_.unlock(); });
+                       [] { new (&get().local_) std::mutex(); });
         return reg;
     }();
     return *r;
@@ -61,6 +64,11 @@ int Registry::attach() {
             if (e) return e;
             auto* h = m.as<CtlHeader>();
             h->layout_size = sizeof(CtlHeader);
+            // Generations must not repeat when the file is recreated: this
+            // process (and others) may still cache state keyed by them.
+            struct timespec now;
+            clock_gettime(CLOCK_REALTIME, &now);
+            h->gen_counter = static_cast<uint32_t>(now.tv_nsec ^ (now.tv_sec << 20) ^ (::getpid() << 8));
             h->lock.init();
             __atomic_store_n(&h->magic, CtlHeader::kMagic, __ATOMIC_RELEASE);
             map_ = std::move(m);

@@ -189,7 +189,7 @@ private:
     void unlock();
     void maybe_remove();   // remove the control file when nothing is left
 
-    std::recursive_mutex local_;  // serialises this process's threads around the shared lock
+    std::mutex local_;  // serialises this process's threads around the shared lock (not re-entrant)
     Mapping map_;
     CtlHeader* hdr_ = nullptr;
     std::mutex regions_mu_;

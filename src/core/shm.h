@@ -2,11 +2,12 @@
 //
 // Everything unetmap shares between processes lives in plain files in one
 // directory on a tmpfs (default /dev/shm/unetmap, or $UNETMAP_DIR): the
-// control file `ctl`, one file per memory region `mem.<id>`, and one Unix
+// control file `ctl`, one file per memory region, and one Unix
 // socket per registered descriptor `b<slot>.<gen>`.  A directory of our own
 // (rather than shm_open names) lets tests isolate themselves by pointing
 // UNETMAP_DIR elsewhere, and lets an administrator see and remove everything
-// with ls/rm.  Files are created with mode 0660 filtered by the umask.
+// with ls/rm.  Regions are `mem.<id>.<gen>`.  Files are created with mode
+// 0660 filtered by the umask.
 #pragma once
 
 #include <cstddef>

@@ -2,8 +2,8 @@
 //
 // libnetmap.so defines open/ioctl/mmap/poll/close/... so that programs using
 // /dev/netmap reach the emulation (see src/abi/).  The core must never call
-// those interposers itself: it uses these wrappers, which resolve libc's
-// definitions once (dlsym RTLD_NEXT) or issue the raw syscall.
+// those interposers itself: it uses these wrappers, which issue the raw
+// system calls.
 #pragma once
 
 #include <cstddef>

@@ -220,9 +220,11 @@ int do_register(Descriptor& d, std::string_view name_in, nmreq_register& r, Opti
     set_const(nifp->ni_rx_rings, p.nrings[kRx]);
     set_const(nifp->ni_host_tx_rings, p.nhost[kTx]);
     set_const(nifp->ni_host_rx_rings, p.nhost[kRx]);
-    for (uint32_t i = 0; i < ntx; i++)
+    // Rings this registration does not bind get offset 0, as in netmap
+    // (libnetmap finds the bound rings that way).
+    for (uint32_t i = rr.first[kTx]; i < rr.last[kTx]; i++)
         set_const(nifp->ring_ofs[i], static_cast<ssize_t>(p.kring[kTx][i].ring_ofs - nifp_ofs));
-    for (uint32_t i = 0; i < nrx; i++)
+    for (uint32_t i = rr.first[kRx]; i < rr.last[kRx]; i++)
         set_const(nifp->ring_ofs[ntx + i], static_cast<ssize_t>(p.kring[kRx][i].ring_ofs - nifp_ofs));
     uint32_t extra_head = 0;
     const uint32_t extra = region->alloc_buf_list(r.nr_extra_bufs, extra_head);

@@ -1,5 +1,6 @@
-// The list of port types, in the order names are matched.  Adding a port
-// type means adding its file in this directory and one line here.
+// The list of port types, in the order names are matched (a name no type
+// matches is an unknown interface: ENXIO).  Adding a port type means adding
+// its file in this directory and one line here.
 #include <array>
 
 #include "core/port_type.h"
