@@ -5,8 +5,10 @@
  * and calls NIOCTXSYNC; the receiver releases everything it sees and calls
  * NIOCRXSYNC; both poll() only when their ring is full/empty.
  *
- *   pipe_rate [-b BATCH] [-t SECONDS] [-p PORTNAME]
- * Prints: batch, Mpps, sender cycles per packet (TSC).
+ *   pipe_rate [-b BATCH] [-t SECONDS] [-p PIPENAME] [-s TXPORT -r RXPORT]
+ * -p NAME uses the pipe NAME{0 / NAME}0; -s/-r name any two ports (two
+ * ports of one VALE switch, say).
+ * Prints: batch, Mpps sent and received, sender cycles per packet (TSC).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -71,7 +73,8 @@ int main(int argc, char **argv) {
     double seconds = 2;
     char master[64] = "pipebench{0", slave[64] = "pipebench}0";
     int opt;
-    while ((opt = getopt(argc, argv, "b:t:p:")) != -1) {
+    const char *label = "pipe";
+    while ((opt = getopt(argc, argv, "b:t:p:s:r:")) != -1) {
         switch (opt) {
         case 'b': batch = (unsigned)atoi(optarg); break;
         case 't': seconds = atof(optarg); break;
@@ -79,13 +82,18 @@ int main(int argc, char **argv) {
             snprintf(master, sizeof master, "%s{0", optarg);
             snprintf(slave, sizeof slave, "%s}0", optarg);
             break;
-        default: fprintf(stderr, "usage: pipe_rate [-b batch] [-t seconds] [-p name]\n"); return 1;
+        case 's': snprintf(master, sizeof master, "%s", optarg); label = "ports"; break;
+        case 'r': snprintf(slave, sizeof slave, "%s", optarg); label = "ports"; break;
+        default:
+            fprintf(stderr, "usage: pipe_rate [-b batch] [-t seconds] [-p name] [-s txport -r rxport]\n");
+            return 1;
         }
     }
     int pfd[2];
     if (pipe(pfd) != 0) return 1;
     pid_t child = fork();
     if (child == 0) { /* receiver */
+        close(pfd[0]);
         pin(1);
         int fd;
         struct netmap_if *nifp = open_port(slave, &fd);
@@ -107,9 +115,14 @@ int main(int argc, char **argv) {
         if (write(pfd[1], &got, sizeof got) != sizeof got) _exit(1);
         _exit(0);
     }
+    close(pfd[1]); /* so a receiver that fails makes read() return 0 */
     pin(0);
     char c;
-    if (read(pfd[0], &c, 1) != 1) return 1;
+    if (read(pfd[0], &c, 1) != 1) {
+        fprintf(stderr, "pipe_rate: receiver could not open %s\n", slave);
+        waitpid(child, NULL, 0);
+        return 1;
+    }
     int fd;
     struct netmap_if *nifp = open_port(master, &fd);
     struct netmap_ring *tx = NETMAP_TXRING(nifp, 0);
@@ -140,7 +153,7 @@ int main(int argc, char **argv) {
     if (read(pfd[0], &got, sizeof got) != sizeof got) got = 0;
     waitpid(child, NULL, 0);
     close(fd);
-    printf("pipe batch %4u: sent %.2f Mpps, received %.2f Mpps, %.1f cycles/packet (sender TSC)\n",
-           batch, sent / dt / 1e6, got / dt / 1e6, (double)(c1 - c0) / (double)(sent ? sent : 1));
+    printf("%s batch %4u: sent %.2f Mpps, received %.2f Mpps, %.1f cycles/packet (sender TSC)\n",
+           label, batch, sent / dt / 1e6, got / dt / 1e6, (double)(c1 - c0) / (double)(sent ? sent : 1));
     return 0;
 }
