@@ -125,16 +125,23 @@ short Descriptor::poll_ready(short events) {
     const short want_tx = events & (POLLOUT | POLLWRNORM);
     short revents = 0;
     bool check_tx = want_tx, check_rx = want_rx;
-    // Rings already holding something for the user: ready without a sync.
+    // Rings already holding something for the user, with nothing handed
+    // back since the last sync: ready without a sync.  (A ring whose head
+    // moved must be synced, so released slots go back and a bad head is
+    // caught.)
     for (uint32_t d = 0; d < 2; d++) {
         bool& check = d == kTx ? check_tx : check_rx;
         if (!check || (d == kRx && (flags_ & NR_DO_RX_POLL))) continue;
-        for (uint32_t i = qfirst_[d]; i < qlast_[d]; i++)
-            if (ring_has_room(region_->at<netmap_ring>(port_->kring[d][i].ring_ofs))) {
+        for (uint32_t i = qfirst_[d]; i < qlast_[d]; i++) {
+            const KRing& k = port_->kring[d][i];
+            const auto* ring = region_->at<netmap_ring>(k.ring_ofs);
+            if (__atomic_load_n(&ring->head, __ATOMIC_RELAXED) != k.rhead) continue;
+            if (ring_has_room(ring)) {
                 revents |= d == kTx ? want_tx : want_rx;
                 check = false;
                 break;
             }
+        }
     }
     if (check_tx || !(flags_ & NR_NO_TX_POLL)) {
         for (uint32_t i = qfirst_[kTx]; i < qlast_[kTx]; i++) {

@@ -201,8 +201,8 @@ uint32_t Region::free_buf_list(uint32_t head) {
         idx.push_back(i);
         std::memcpy(&i, buf(i), sizeof i);
     }
-    free(Pool::Buf, idx);
-    return static_cast<uint32_t>(idx.size());
+    const uint32_t bad = free(Pool::Buf, idx);
+    return static_cast<uint32_t>(idx.size()) - bad;
 }
 
 }  // namespace unetmap

@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <cstdio>
+#include <dirent.h>
 #include <fcntl.h>
 #include <new>
 #include <pthread.h>
@@ -115,7 +117,7 @@ int Registry::lock() {
             map_.reset();
             continue;
         }
-        if (recovered) gc();
+        if (recovered) repair();
         return 0;
     }
     local_.unlock();
@@ -175,6 +177,78 @@ bool Registry::binding_alive(uint32_t b) {
 void Registry::gc() {
     for (uint32_t b = 0; b < kMaxBindings; b++)
         if (hdr_->bindings[b].in_use && !binding_alive(b)) release_binding(b);
+}
+
+void Registry::repair() {
+    // The previous holder of the lock died in the middle of a control
+    // operation.  Bindings are committed last (in_use), so they are the
+    // truth: drop the dead ones, then rebuild every count derived from
+    // them and free what nothing references any more.
+    gc();
+    uint32_t port_refs[kMaxPorts] = {};
+    for (auto& p : hdr_->ports) {
+        if (!p.in_use) continue;
+        p.nlisteners = 0;
+        for (auto& dir : p.kring)
+            for (auto& k : dir) {
+                k.users = 0;
+                k.flags &= ~KRing::kExclusive;
+            }
+    }
+    for (uint32_t b = 0; b < kMaxBindings; b++) {
+        BindingEntry& e = hdr_->bindings[b];
+        if (!e.in_use) continue;
+        if (e.port >= kMaxPorts || !hdr_->ports[e.port].in_use) {  // half-made binding
+            shm_remove(binding_path(b, e.gen));
+            e.in_use = 0;
+            continue;
+        }
+        PortEntry& p = hdr_->ports[e.port];
+        port_refs[e.port]++;
+        if (p.nlisteners < kMaxListeners) p.listeners[p.nlisteners++] = b;
+        for (uint32_t d = 0; d < 2; d++)
+            for (uint32_t i = e.qfirst[d]; i < e.qlast[d] && i < kMaxRingsAll; i++) {
+                p.kring[d][i].users++;
+                if (e.flags & NR_EXCLUSIVE) p.kring[d][i].flags |= KRing::kExclusive;
+            }
+    }
+    for (uint32_t i = 0; i < kMaxPorts; i++) {
+        PortEntry& p = hdr_->ports[i];
+        if (!p.in_use) continue;
+        p.refs = port_refs[i] + ((p.flags & PortEntry::kPersistent) ? 1 : 0);
+        uint32_t sleeping = 0;
+        for (uint32_t l = 0; l < p.nlisteners; l++)
+            sleeping += std::popcount(hdr_->bindings[p.listeners[l]].armed.load());
+        p.sleepers.store(sleeping);
+    }
+    for (uint32_t i = 0; i < kMaxPorts; i++) {
+        PortEntry& p = hdr_->ports[i];
+        if (p.in_use && p.refs == 0) port_type_of(p).destroy(*this, i);
+    }
+    // Region references come from ports.
+    uint32_t region_refs[kMaxRegions] = {};
+    for (const auto& p : hdr_->ports)
+        if (p.in_use && p.region < kMaxRegions) region_refs[p.region]++;
+    for (uint32_t r = 0; r < kMaxRegions; r++) {
+        RegionEntry& e = hdr_->regions[r];
+        if (!e.in_use) continue;
+        e.refs = region_refs[r];
+        if (e.refs == 0) {
+            shm_remove(region_file(r));
+            e.in_use = 0;
+        }
+    }
+    // Sockets whose binding was never committed.
+    if (DIR* dir = ::opendir(state_dir().c_str())) {
+        while (const dirent* de = ::readdir(dir)) {
+            unsigned long b = 0, gen = 0;
+            char tail = 0;
+            if (std::sscanf(de->d_name, "b%lu.%lu%c", &b, &gen, &tail) != 2) continue;
+            if (b < kMaxBindings && hdr_->bindings[b].in_use && hdr_->bindings[b].gen == gen) continue;
+            shm_remove(state_path(de->d_name));
+        }
+        ::closedir(dir);
+    }
 }
 
 uint32_t Registry::find_port(std::string_view name) {

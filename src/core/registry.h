@@ -163,6 +163,10 @@ public:
     void put_region(uint32_t slot);
     /// Reclaim bindings whose socket nobody holds any more.
     void gc();
+    /// After the lock's previous holder died mid-operation: gc, then rebuild
+    /// reference counts, listeners and ring users from the live bindings
+    /// and free ports, regions and sockets nothing references.
+    void repair();
     /// Free a binding's resources (if, extra buffers, ring users), unlink its
     /// socket, and drop its port reference.
     void release_binding(uint32_t b);

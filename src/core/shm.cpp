@@ -12,7 +12,9 @@
 namespace unetmap {
 
 const std::string& state_dir() {
-    static const std::string dir = [] {
+    // Never destroyed: atexit handlers registered before its first use
+    // (closing descriptors at exit) still need it.
+    static const std::string& dir = *new std::string([] {
         const char* env = std::getenv("UNETMAP_DIR");
         std::string d = (env && *env) ? env : "/dev/shm/unetmap";
         // 0770 & ~umask: group members may be granted access (see docs).
@@ -20,7 +22,7 @@ const std::string& state_dir() {
             // Leave it: the first open in it reports the real error.
         }
         return d;
-    }();
+    }());
     return dir;
 }
 
