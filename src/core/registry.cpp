@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <new>
 #include <pthread.h>
 #include <sys/socket.h>
@@ -61,8 +62,12 @@ int Registry::attach() {
         Mapping m;
         int e = shm_open_existing(path, m);
         if (e == ENOENT) {
-            e = shm_create(path, sizeof(CtlHeader), m);
-            if (e == EEXIST) continue;
+            // Build the file complete under a private name, then link it
+            // into place: `ctl` is never seen half-initialised, even if
+            // its creator dies halfway (the private file is swept later).
+            const std::string tmp = state_path("ctl.tmp." + std::to_string(::getpid()));
+            shm_remove(tmp);  // from an earlier process with our pid
+            e = shm_create(tmp, sizeof(CtlHeader), m);
             if (e) return e;
             auto* h = m.as<CtlHeader>();
             h->layout_size = sizeof(CtlHeader);
@@ -73,6 +78,10 @@ int Registry::attach() {
             h->gen_counter = static_cast<uint32_t>(now.tv_nsec ^ (now.tv_sec << 20) ^ (::getpid() << 8));
             h->lock.init();
             __atomic_store_n(&h->magic, CtlHeader::kMagic, __ATOMIC_RELEASE);
+            const int linked = ::link(tmp.c_str(), path.c_str()) == 0 ? 0 : errno;
+            shm_remove(tmp);
+            if (linked == EEXIST) continue;  // someone else won: use theirs
+            if (linked) return linked;
             map_ = std::move(m);
             hdr_ = h;
             return 0;
@@ -139,6 +148,7 @@ void Registry::maybe_remove() {
         if (b.in_use) return;
     // Nothing left: remove the file so an idle machine keeps no state.  Those
     // who still map it see `dead` at their next lock and map a fresh one.
+    sweep_orphans();
     hdr_->dead.store(1, std::memory_order_release);
     shm_remove(state_path("ctl"));
 }
@@ -238,17 +248,31 @@ void Registry::repair() {
             e.in_use = 0;
         }
     }
-    // Sockets whose binding was never committed.
-    if (DIR* dir = ::opendir(state_dir().c_str())) {
-        while (const dirent* de = ::readdir(dir)) {
-            unsigned long b = 0, gen = 0;
-            char tail = 0;
-            if (std::sscanf(de->d_name, "b%lu.%lu%c", &b, &gen, &tail) != 2) continue;
-            if (b < kMaxBindings && hdr_->bindings[b].in_use && hdr_->bindings[b].gen == gen) continue;
-            shm_remove(state_path(de->d_name));
+    sweep_orphans();
+}
+
+void Registry::sweep_orphans() {
+    // Files are created under the control lock before their table entry is
+    // committed; a process killed in between leaves a file no entry
+    // claims.  Only our own name patterns are touched.
+    DIR* dir = ::opendir(state_dir().c_str());
+    if (!dir) return;
+    while (const dirent* de = ::readdir(dir)) {
+        unsigned long idx = 0, gen = 0;
+        char tail = 0;
+        bool claimed = true;
+        if (std::sscanf(de->d_name, "b%lu.%lu%c", &idx, &gen, &tail) == 2) {
+            claimed = idx < kMaxBindings && hdr_->bindings[idx].in_use && hdr_->bindings[idx].gen == gen;
+        } else if (std::sscanf(de->d_name, "ctl.tmp.%lu%c", &idx, &tail) == 1) {
+            claimed = ::kill(static_cast<pid_t>(idx), 0) == 0 || errno != ESRCH;  // its creator lives
+        } else if (std::sscanf(de->d_name, "mem.%lu.%lu%c", &idx, &gen, &tail) == 2) {
+            claimed = false;
+            for (const auto& r : hdr_->regions)
+                if (r.in_use && r.mem_id == idx && r.gen == gen) claimed = true;
         }
-        ::closedir(dir);
+        if (!claimed) shm_remove(state_path(de->d_name));
     }
+    ::closedir(dir);
 }
 
 uint32_t Registry::find_port(std::string_view name) {

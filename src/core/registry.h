@@ -192,6 +192,7 @@ private:
     int lock();
     void unlock();
     void maybe_remove();   // remove the control file when nothing is left
+    void sweep_orphans();  // remove our files that no table entry claims
 
     std::mutex local_;  // serialises this process's threads around the shared lock (not re-entrant)
     Mapping map_;
