@@ -208,6 +208,12 @@ int unetmap_dev_open(int flags) {
 
 int unetmap_dev_owns(int fd) { return lookup(fd) != nullptr; }
 
+}  // extern "C"
+
+unetmap::Descriptor* unetmap_dev_lookup(int fd) { return lookup(fd); }
+
+extern "C" {
+
 int unetmap_dev_ioctl(int fd, unsigned long req, void* arg, int* handled) {
     Descriptor* d = lookup(fd);
     if (!d && is_netmap_ioctl(req)) d = adopt(fd);
@@ -248,6 +254,7 @@ int unetmap_dev_close(int fd, int* handled) {
     auto* s = slot_for(fd, false);
     Descriptor* d = s ? s->exchange(nullptr) : nullptr;
     if (!d) {
+        unetmap_dev_epoll_forget(fd);  // in case fd is an epoll instance we know
         *handled = 0;
         return 0;
     }

@@ -43,11 +43,25 @@ void unetmap_dev_dup_done(int oldfd, int newfd);
 void *unetmap_dev_forget(int fd);
 void unetmap_dev_release_forgotten(void *state);
 
+/* epoll on netmap descriptors (epoll.cpp). */
+struct epoll_event;
+int unetmap_dev_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev, int *handled);
+int unetmap_dev_epoll_wait(int epfd, struct epoll_event *out, int max, int timeout_ms,
+                           const sigset_t *sigmask, int *handled);
+/* An epoll descriptor is being closed: drop what we remembered of it. */
+void unetmap_dev_epoll_forget(int epfd);
+
 /* Does any descriptor in the fd_sets belong to us? */
 int unetmap_dev_any_in_sets(int nfds, const void *r, const void *w, const void *e);
 
 #ifdef __cplusplus
 }
+
+namespace unetmap {
+class Descriptor;
+}
+/* The descriptor state behind fd, or null (C++ callers only). */
+unetmap::Descriptor *unetmap_dev_lookup(int fd);
 #endif
 
 #endif

@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/select.h>
@@ -186,6 +187,33 @@ UNETMAP_EXPORT int fcntl64(int fd, int cmd, ...) {
     void *arg = va_arg(ap, void *);
     va_end(ap);
     return fcntl(fd, cmd, arg);
+}
+
+/* ---- epoll ---------------------------------------------------------------- */
+
+UNETMAP_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev) {
+    int handled = 1;
+    int r = unetmap_dev_epoll_ctl(epfd, op, fd, ev, &handled);
+    if (handled) return r;
+    REAL(epoll_ctl);
+    return real_epoll_ctl(epfd, op, fd, ev);
+}
+
+UNETMAP_EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout_ms) {
+    int handled = 1;
+    int r = unetmap_dev_epoll_wait(epfd, ev, max, timeout_ms, NULL, &handled);
+    if (handled) return r;
+    REAL(epoll_wait);
+    return real_epoll_wait(epfd, ev, max, timeout_ms);
+}
+
+UNETMAP_EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout_ms,
+                               const sigset_t *mask) {
+    int handled = 1;
+    int r = unetmap_dev_epoll_wait(epfd, ev, max, timeout_ms, mask, &handled);
+    if (handled) return r;
+    REAL(epoll_pwait);
+    return real_epoll_pwait(epfd, ev, max, timeout_ms, mask);
 }
 
 /* ---- poll / select -------------------------------------------------------- */
