@@ -6,8 +6,8 @@
 // the binding alive and receives wakeups: a peer that makes this
 // descriptor's rings ready while we sleep sends it one datagram, so the
 // descriptor is readable in the kernel's eyes while our poll()/select()
-// sleep on it, even mixed with ordinary descriptors.  (epoll is not yet
-// supported: nothing arms the wakeups for an epoll_wait.)
+// sleep on it, even mixed with ordinary descriptors (src/abi/ does it for
+// poll, select and epoll).
 //
 // Syncs run in the caller's thread, like a netmap system call, and touch
 // only this binding's rings and (for pipes/VALE) the peers' shared state.
