@@ -42,18 +42,27 @@ struct EpollSet {
     std::vector<Watched> ours;
 };
 
-std::mutex g_sets_mu;
-std::vector<EpollSet*> g_sets;  // indexed by epoll fd; grows, never shrinks
+// Indexed by epoll fd; grows, never shrinks.  Never destroyed: close() is
+// interposed and still called after static destructors have run.
+struct EpollSets {
+    std::mutex mu;
+    std::vector<EpollSet*> by_fd;
+};
+EpollSets& sets() {
+    static EpollSets* s = new EpollSets();
+    return *s;
+}
 
 EpollSet* set_for(int epfd, bool create) {
-    std::lock_guard lk(g_sets_mu);
+    EpollSets& all = sets();
+    std::lock_guard lk(all.mu);
     if (epfd < 0) return nullptr;
-    if (static_cast<size_t>(epfd) >= g_sets.size()) {
+    if (static_cast<size_t>(epfd) >= all.by_fd.size()) {
         if (!create) return nullptr;
-        g_sets.resize(static_cast<size_t>(epfd) + 1, nullptr);
+        all.by_fd.resize(static_cast<size_t>(epfd) + 1, nullptr);
     }
-    if (!g_sets[epfd] && create) g_sets[epfd] = new EpollSet();
-    return g_sets[epfd];
+    if (!all.by_fd[epfd] && create) all.by_fd[epfd] = new EpollSet();
+    return all.by_fd[epfd];
 }
 
 short poll_events(uint32_t ep) {
