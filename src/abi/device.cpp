@@ -9,6 +9,7 @@
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
+#include <sched.h>
 #include <string>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -346,10 +347,13 @@ int unetmap_dev_poll(struct pollfd* fds, nfds_t n, const struct timespec* timeou
         // Before sleeping, keep looking for a short while: at high rates
         // the peer publishes again within microseconds, and a sleep costs
         // both sides a system call and a context switch per batch.
+        // Yield between looks: if the peer shares our core, spinning would
+        // only keep it from running (sched_yield returns at once otherwise).
         if (spin_ns() > 0) {
             const long long until = mono_ns() + spin_ns();
             do {
-                for (int i = 0; i < 64; i++) cpu_relax();
+                for (int i = 0; i < 16; i++) cpu_relax();
+                sched_yield();
                 ready = check();
             } while (ready == 0 && mono_ns() < until && !left.expired());
             if (ready != 0) return ready;
