@@ -77,6 +77,9 @@ int Registry::attach() {
             clock_gettime(CLOCK_REALTIME, &now);
             h->gen_counter = static_cast<uint32_t>(now.tv_nsec ^ (now.tv_sec << 20) ^ (::getpid() << 8));
             h->lock.init();
+            for (auto& p : h->ports)
+                for (auto& dir : p.kring)
+                    for (auto& k : dir) k.lease.init();
             __atomic_store_n(&h->magic, CtlHeader::kMagic, __ATOMIC_RELEASE);
             const int linked = ::link(tmp.c_str(), path.c_str()) == 0 ? 0 : errno;
             shm_remove(tmp);
@@ -404,7 +407,8 @@ int Registry::new_port(std::string_view name, PortKind kind, uint32_t region_slo
             k.packets.store(0);
             k.bytes.store(0);
             k.drops.store(0);
-            k.lease.init();
+            // k.lease was initialised with the control file: a sender that
+            // looked up the previous port in this slot may still be inside it.
 
             auto* ring = region->at<netmap_ring>(k.ring_ofs);
             set_const(ring->buf_ofs, static_cast<int64_t>(region->obj_offset(Pool::Buf, 0)) -

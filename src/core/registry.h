@@ -40,7 +40,7 @@ namespace unetmap {
 
 inline constexpr uint32_t kMaxPorts = 256;
 inline constexpr uint32_t kMaxBindings = 1024;
-inline constexpr uint32_t kMaxRegions = 64;
+inline constexpr uint32_t kMaxRegions = 320;  // every port may have a private one
 inline constexpr uint32_t kMaxListeners = 32;  // bindings per port
 inline constexpr uint32_t kNone = 0xffffffffu;
 inline constexpr uint32_t kNameMax = 64;       // NETMAP_REQ_IFNAMSIZ

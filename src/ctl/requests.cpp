@@ -80,10 +80,10 @@ template <class T> void set_const(const T& field, T value) { const_cast<T&>(fiel
 // Find a port, or create it the way its type does on first open.  On
 // success takes a reference the caller must drop with put_port.
 int get_port(Registry& reg, std::string_view name, const PortShape& shape, uint32_t& out) {
-    const PortType* type = port_type_for(name);
-    if (!type) return ENXIO;
-    uint32_t port = reg.find_port(name);
+    uint32_t port = reg.find_port(name);  // existing ports first (persistent VALE ports, ...)
     if (port == kNone) {
+        const PortType* type = port_type_for(name);
+        if (!type) return ENXIO;
         if (int e = type->create(reg, name, shape, port)) return e;
     }
     reg.port(port).refs++;
@@ -351,7 +351,8 @@ size_t body_size(uint16_t reqtype) {
     }
 }
 
-int extra_request(Descriptor& d, const nmreq_header& h, const ExtraRequest& x, OptionChain& opts) {
+int extra_request(Descriptor& d, const nmreq_header& h, uint64_t user_hdr, const ExtraRequest& x,
+                  OptionChain& opts) {
     if (int e = reject_unsupported(opts)) return e;
     std::string_view name;
     if (h.nr_name[0] != '\0' || x.name_required) {
@@ -359,7 +360,11 @@ int extra_request(Descriptor& d, const nmreq_header& h, const ExtraRequest& x, O
     }
     std::vector<unsigned char> body(x.body_size);
     if (int e = copy_in(body.data(), h.nr_body, x.body_size)) return e;
-    if (int e = x.handle(d, name, body.data())) return e;
+    char name_out[NETMAP_REQ_IFNAMSIZ];
+    std::memcpy(name_out, h.nr_name, sizeof name_out);
+    if (int e = x.handle(d, name, body.data(), name_out)) return e;
+    if (std::memcmp(name_out, h.nr_name, sizeof name_out) != 0)
+        if (int e = copy_out(user_hdr + offsetof(nmreq_header, nr_name), name_out, sizeof name_out)) return e;
     return copy_out(h.nr_body, body.data(), x.body_size);
 }
 
@@ -371,14 +376,17 @@ int ctl_request(Descriptor& d, void* user_hdr) {
     if (h.nr_version < NETMAP_MIN_API || h.nr_version > NETMAP_MAX_API) return EINVAL;
     if (h.nr_reserved != 0) return EINVAL;
     if (h.nr_reqtype == 0 || h.nr_reqtype > NETMAP_REQ_CSB_ENABLE) return EINVAL;
-    if (h.nr_body == 0) return EINVAL;
+    const ExtraRequest* extra = nullptr;
+    for (const ExtraRequest& x : extra_requests())
+        if (x.reqtype == h.nr_reqtype) extra = &x;
+    // Every request has a body, except those that take none (VALE_DELIF).
+    if (h.nr_body == 0 && !(extra && extra->body_size == 0)) return EINVAL;
     OptionChain opts;
     if (int e = read_options(h.nr_options, opts)) return e;
 
     const size_t bsize = body_size(h.nr_reqtype);
     if (bsize == 0) {
-        for (const ExtraRequest& x : extra_requests())
-            if (x.reqtype == h.nr_reqtype) return extra_request(d, h, x, opts);
+        if (extra) return extra_request(d, h, reinterpret_cast<uint64_t>(user_hdr), *extra, opts);
         // Port headers, kloop and CSB requests are not implemented: say so
         // rather than pretend.
         return EOPNOTSUPP;

@@ -17,16 +17,19 @@ class Descriptor;
 /// A handler for one NETMAP_REQ_* type implemented outside requests.cpp
 /// (VALE control lives with the switch).  It runs after the header and
 /// option chain were validated and the body copied in (`body_size`
-/// bytes); it fills the body in place for the reply.  `name` is
-/// nmreq_header.nr_name, already checked by check_port_name (empty if the
-/// request allows no name and none was given).  No option is supported by
+/// bytes, 0 for requests without a body, whose nr_body may be NULL); it
+/// fills the body in place for the reply.  `name` is nmreq_header.nr_name,
+/// already checked by check_port_name (empty if the request allows no name
+/// and none was given); `name_out` (NETMAP_REQ_IFNAMSIZ bytes, starting as
+/// a copy of nr_name) is written back to the header on success, for
+/// requests that return a name (VALE_LIST).  No option is supported by
 /// such handlers yet: requests carrying options fail with EOPNOTSUPP before
 /// reaching them.  Returns 0 or a positive errno.
 struct ExtraRequest {
     uint16_t reqtype;
     std::size_t body_size;
     bool name_required;
-    int (*handle)(Descriptor& d, std::string_view name, void* body);
+    int (*handle)(Descriptor& d, std::string_view name, void* body, char* name_out);
 };
 
 /// The requests port types implement, listed in src/ports/port_types.cpp.

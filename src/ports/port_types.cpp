@@ -6,15 +6,19 @@
 #include "core/port_type.h"
 #include "core/registry.h"
 #include "ctl/requests.h"
+#include "ports/vale.h"
 
 namespace unetmap {
 
 extern const PortType pipe_port_type;
 extern const PortType null_port_type;
+extern const PortType vale_port_type;
 
 std::span<const PortType* const> port_types() {
     // Pipes first: "vale0:x{1" and "null:a{2" are pipes of those parents.
-    static constexpr std::array<const PortType*, 2> types = {&pipe_port_type, &null_port_type};
+    // Then VALE ("vale*", and persistent VALE ports by their own name).
+    static constexpr std::array<const PortType*, 3> types = {&pipe_port_type, &vale_port_type,
+                                                             &null_port_type};
     return types;
 }
 
@@ -29,6 +33,8 @@ const PortType& port_type_of(const PortEntry& p) {
         case PortKind::PipeMaster:
         case PortKind::PipeSlave:
             return pipe_port_type;
+        case PortKind::Vale:
+            return vale_port_type;
         default:
             return null_port_type;
     }
@@ -39,6 +45,6 @@ const PortType& port_type_of(const PortEntry& p) {
 namespace unetmap {
 
 // Control requests implemented by port types (VALE's NEWIF, ATTACH, ...).
-std::span<const ExtraRequest> extra_requests() { return {}; }
+std::span<const ExtraRequest> extra_requests() { return vale::requests(); }
 
 }  // namespace unetmap

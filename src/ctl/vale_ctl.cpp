@@ -1,0 +1,224 @@
+// VALE control requests (NIOCCTRL): NETMAP_REQ_VALE_NEWIF, _DELIF,
+// _ATTACH, _DETACH and _LIST, as netmap implements them (netmap_vale.c,
+// netmap_bdg.c), over the switch state of src/ports/vale.{h,cpp}; and the
+// unetmap_port_stats() entry points of <unetmap/stats.h>.
+//
+// Every handler runs after requests.cpp validated the header and name and
+// copied the body in; each takes the control lock for its whole duration,
+// so a request is atomic with respect to REGISTER and to other requests.
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string_view>
+
+#include <net/netmap.h>
+#include <unetmap/stats.h>
+
+#include "core/registry.h"
+#include "ctl/portname.h"
+#include "ctl/requests.h"
+#include "ports/vale.h"
+
+namespace unetmap {
+namespace vale {
+
+namespace {
+
+// NETMAP_REQ_VALE_NEWIF "NAME": a persistent VALE port (not on a switch).
+int handle_newif(Descriptor&, std::string_view name, void* body, char*) {
+    auto& r = *static_cast<nmreq_vale_newif*>(body);
+    if (r.nr_tx_rings > kMaxRings || r.nr_rx_rings > kMaxRings) return EINVAL;
+    Registry& reg = Registry::get();
+    CtlGuard g(reg);
+    if (g.error()) return g.error();
+    reg.gc();  // a port left by a dead process may hold the name
+    const PortShape shape{r.nr_tx_rings, r.nr_rx_rings, r.nr_tx_slots, r.nr_rx_slots, 0, 0, r.nr_mem_id};
+    uint32_t port;
+    if (int e = create_persistent(reg, name, shape, port)) return e;
+    const PortEntry& p = reg.port(port);
+    r.nr_tx_slots = p.nslots[kTx];
+    r.nr_rx_slots = p.nslots[kRx];
+    r.nr_tx_rings = static_cast<uint16_t>(p.nrings[kTx]);
+    r.nr_rx_rings = static_cast<uint16_t>(p.nrings[kRx]);
+    r.nr_mem_id = static_cast<uint16_t>(reg.hdr().regions[p.region].mem_id);
+    return 0;
+}
+
+// NETMAP_REQ_VALE_DELIF "NAME" (no body).
+int handle_delif(Descriptor&, std::string_view name, void*, char*) {
+    Registry& reg = Registry::get();
+    CtlGuard g(reg);
+    if (g.error()) return g.error();
+    reg.gc();  // descriptors of dead processes must not keep it busy
+    return delete_persistent(reg, name);
+}
+
+// NETMAP_REQ_VALE_ATTACH "valeS:P".
+int handle_attach(Descriptor&, std::string_view name, void* body, char*) {
+    auto& r = *static_cast<nmreq_vale_attach*>(body);
+    Registry& reg = Registry::get();
+    CtlGuard g(reg);
+    if (g.error()) return g.error();
+    reg.gc();  // ports of dead processes are gone, as in the kernel
+    uint32_t m;
+    if (int e = attach(reg, name, r.reg.nr_mode, m)) return e;
+    r.port_index = m;
+    return 0;
+}
+
+// NETMAP_REQ_VALE_DETACH "valeS:P".
+int handle_detach(Descriptor&, std::string_view name, void* body, char*) {
+    auto& r = *static_cast<nmreq_vale_detach*>(body);
+    Registry& reg = Registry::get();
+    CtlGuard g(reg);
+    if (g.error()) return g.error();
+    reg.gc();  // ports of dead processes are gone, as in the kernel
+    uint32_t m;
+    if (int e = detach(reg, name, m)) return e;
+    r.port_index = m;
+    return 0;
+}
+
+// NETMAP_REQ_VALE_LIST.  With a name: the indices of that switch and port
+// (port kNoPort if the switch exists but the port is not on it; ENOENT if
+// the switch does not exist).  Without: the first port at or after
+// (nr_bridge_idx, nr_port_idx), whose name goes to `name_out` (the
+// header's nr_name, NETMAP_REQ_IFNAMSIZ bytes) when given; ENOENT past the
+// last one.
+int list(std::string_view name, nmreq_vale_list& r, char* name_out) {
+    Registry& reg = Registry::get();
+    CtlGuard g(reg);
+    if (g.error()) return g.error();
+    reg.gc();  // ports of dead processes are gone, as in the kernel
+    sweep(reg);
+    Area& a = area(reg);
+    if (!name.empty()) {
+        if (!name.starts_with(NM_BDG_NAME)) return EINVAL;
+        const size_t colon = name.find(':');
+        const uint32_t sw = find_switch(reg, name.substr(0, colon));
+        if (sw == kNone) return ENOENT;
+        r.nr_bridge_idx = static_cast<uint16_t>(sw);
+        const uint32_t m = colon == std::string_view::npos ? kNone : find_member(reg, sw, name);
+        r.nr_port_idx = m == kNone ? kNoPort : m;
+        return 0;
+    }
+    uint32_t b = r.nr_bridge_idx, p = r.nr_port_idx;
+    for (; b < kMaxSwitches; b++, p = 0) {
+        if (!a.sw[b].in_use) continue;
+        for (; p < kMaxMembers; p++) {
+            const Member& mb = a.sw[b].members[p];
+            if (mb.ident.load(std::memory_order_relaxed) == 0) continue;
+            r.nr_bridge_idx = static_cast<uint16_t>(b);
+            r.nr_port_idx = p;
+            if (name_out) {
+                std::memset(name_out, 0, NETMAP_REQ_IFNAMSIZ);
+                std::memcpy(name_out, mb.name, strnlen(mb.name, sizeof mb.name));
+            }
+            return 0;
+        }
+    }
+    r.nr_bridge_idx = static_cast<uint16_t>(std::min<uint32_t>(b, 0xffff));
+    r.nr_port_idx = p;
+    return ENOENT;
+}
+
+// As netmap, the listed port's name goes back in nmreq_header.nr_name.
+int handle_list(Descriptor&, std::string_view name, void* body, char* name_out) {
+    return list(name, *static_cast<nmreq_vale_list*>(body), name_out);
+}
+
+constexpr ExtraRequest kRequests[] = {
+    {NETMAP_REQ_VALE_ATTACH, sizeof(nmreq_vale_attach), true, handle_attach},
+    {NETMAP_REQ_VALE_DETACH, sizeof(nmreq_vale_detach), true, handle_detach},
+    {NETMAP_REQ_VALE_LIST, sizeof(nmreq_vale_list), false, handle_list},
+    {NETMAP_REQ_VALE_NEWIF, sizeof(nmreq_vale_newif), true, handle_newif},
+    {NETMAP_REQ_VALE_DELIF, 0, true, handle_delif},
+};
+
+// ---- statistics --------------------------------------------------------------
+
+void fill_stats(Registry& reg, uint32_t port, std::string_view shown_name, struct ::unetmap_port_stats& out) {
+    const PortEntry& p = reg.port(port);
+    std::memset(&out, 0, sizeof out);
+    std::memcpy(out.name, shown_name.data(), std::min<size_t>(shown_name.size(), sizeof out.name - 1));
+    out.bridge_idx = 0xffff;
+    out.port_idx = kNoPort;
+    if (VPort* v = vport_of(reg, port)) {
+        if (v->flags & VPort::kPersistent) out.flags |= UNETMAP_PORT_PERSISTENT;
+        if (const uint32_t w = v->where.load(std::memory_order_relaxed)) {
+            out.flags |= UNETMAP_PORT_ATTACHED;
+            out.bridge_idx = static_cast<uint16_t>(where_switch(w));
+            out.port_idx = where_member(w);
+        }
+    }
+    out.mem_id = static_cast<uint16_t>(reg.hdr().regions[p.region].mem_id);
+    out.tx_rings = p.nrings[kTx];
+    out.rx_rings = p.nrings[kRx];
+    out.tx_slots = p.nslots[kTx];
+    out.rx_slots = p.nslots[kRx];
+    const PortCounters c = counters_of(p);
+    out.tx_packets = c.tx_packets;
+    out.tx_bytes = c.tx_bytes;
+    out.tx_drops = c.tx_drops;
+    out.rx_packets = c.rx_packets;
+    out.rx_bytes = c.rx_bytes;
+    out.rx_drops = c.rx_drops;
+}
+
+int fail(int e) {
+    errno = e;
+    return -1;
+}
+
+}  // namespace
+
+std::span<const ExtraRequest> requests() { return kRequests; }
+
+}  // namespace vale
+}  // namespace unetmap
+
+#define UNETMAP_EXPORT __attribute__((visibility("default")))
+
+extern "C" UNETMAP_EXPORT int unetmap_port_stats(const char* name, struct unetmap_port_stats* out) {
+    using namespace unetmap;
+    using namespace unetmap::vale;
+    if (!name || !out) return fail(EINVAL);
+    std::string_view n;
+    if (check_port_name(name, NETMAP_REQ_IFNAMSIZ, n)) return fail(EINVAL);
+    Registry& reg = Registry::get();
+    CtlGuard g(reg);
+    if (g.error()) return fail(g.error());
+    uint32_t port = reg.find_port(n);
+    if (port == kNone) {  // "valeS:P" for an attached persistent or null port
+        std::string_view sw, pp;
+        if (split_name(n, sw, pp) == 0) {
+            const uint32_t s = find_switch(reg, sw);
+            const uint32_t m = find_member(reg, s, n);
+            if (m != kNone) {
+                const uint64_t ident = area(reg).sw[s].members[m].ident.load(std::memory_order_relaxed);
+                port = static_cast<uint32_t>(ident);
+            }
+        }
+    }
+    if (port >= kMaxPorts || !reg.port(port).in_use) return fail(ENOENT);
+    fill_stats(reg, port, n, *out);
+    return 0;
+}
+
+extern "C" UNETMAP_EXPORT int unetmap_vale_port_stats(unsigned bridge_idx, unsigned port_idx,
+                                                      struct unetmap_port_stats* out) {
+    using namespace unetmap;
+    using namespace unetmap::vale;
+    if (!out) return fail(EINVAL);
+    if (bridge_idx >= kMaxSwitches || port_idx >= kMaxMembers) return fail(ENOENT);
+    Registry& reg = Registry::get();
+    CtlGuard g(reg);
+    if (g.error()) return fail(g.error());
+    const Switch& s = area(reg).sw[bridge_idx];
+    const Member& mb = s.members[port_idx];
+    const uint64_t ident = mb.ident.load(std::memory_order_relaxed);
+    const uint32_t port = static_cast<uint32_t>(ident);
+    if (!s.in_use || ident == 0 || port >= kMaxPorts || !reg.port(port).in_use) return fail(ENOENT);
+    fill_stats(reg, port, std::string_view(mb.name, strnlen(mb.name, sizeof mb.name)), *out);
+    return 0;
+}
