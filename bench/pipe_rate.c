@@ -126,7 +126,15 @@ int main(int argc, char **argv) {
     int fd;
     struct netmap_if *nifp = open_port(master, &fd);
     struct netmap_ring *tx = NETMAP_TXRING(nifp, 0);
-    for (unsigned i = 0; i < tx->num_slots; i++) tx->slot[i].len = 60;
+    /* Write an Ethernet header into every buffer once (the loop never
+     * touches payload): distinct source and destination so a VALE switch
+     * learns the sender and floods to the receiver instead of dropping
+     * frames addressed back to their own port. */
+    static const unsigned char eth[14] = {0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x88, 0xb5};
+    for (unsigned i = 0; i < tx->num_slots; i++) {
+        tx->slot[i].len = 60;
+        memcpy(NETMAP_BUF(tx, tx->slot[i].buf_idx), eth, sizeof eth);
+    }
     signal(SIGALRM, on_alarm);
     alarm((unsigned)seconds > 0 ? (unsigned)seconds : 1);
     unsigned long long sent = 0;
