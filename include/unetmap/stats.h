@@ -61,6 +61,16 @@ int unetmap_port_stats(const char *name, struct unetmap_port_stats *out);
 int unetmap_vale_port_stats(unsigned bridge_idx, unsigned port_idx,
 			    struct unetmap_port_stats *out);
 
+/*
+ * Counters of every port that exists (VALE, persistent, null, pipe ends),
+ * at most `max` of them, in `out[0..]`, in the order of the control file.
+ * Attached ports are named as NETMAP_REQ_VALE_LIST lists them ("valeS:P").
+ * Returns the number filled (0 when there is no port, or no control file
+ * yet), or -1 with errno set (EINVAL: bad arguments).  kMaxPorts (256)
+ * entries always suffice.
+ */
+int unetmap_port_list(struct unetmap_port_stats *out, int max);
+
 #ifdef __cplusplus
 }
 #endif
