@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # 60-byte frames between two processes on two cores: netmap pipes (and
-# VALE, two ports of one switch) at batch sizes 1..1024, beside DPDK's
-# memif between two testpmd processes (server txonly -> client rxonly), in
-# the same run.  Each case runs REPS times; the table shows the median,
+# VALE, two ports of one switch) at batch sizes 1..1024, and pkt-gen tx ->
+# rx over a pipe and over VALE (with and without -N), beside DPDK's memif
+# between two testpmd processes (server txonly -> client rxonly), in the
+# same run.  Each case runs REPS times; the table shows the median,
 # the min-max spread, and the ratio of medians to memif.
 #
 #   bench/pipes_vs_memif.sh [BUILD_DIR] [REPS] [SECONDS]
@@ -61,19 +62,44 @@ run_case() { # name, pipe_rate args...
 }
 
 for r in $(seq "$reps"); do res[memif]+="$(memif_once) "; done
+if [ -n "${ONLY_PKTGEN:-}" ]; then :; else
 for b in 1 8 32 64 256 512 1024; do run_case "pipe b=$b" -b "$b"; done
 if "$rate" -s valeB0:probe -r valeB0:probe2 -b 1 -t 1 >/dev/null 2>&1; then
     for b in 1 32 256 1024; do run_case "vale b=$b" -s valeB1:a -r valeB1:b -b "$b"; done
 else
     echo "(VALE ports not available in this build: VALE rows skipped)" >&2
 fi
+fi
 
-memif_med=$(tr ' ' '\n' <<<"${res[memif]}" | grep . | median)
-printf '\n%-14s %10s %17s %12s %10s\n' case "Mpps(med)" "min-max" "cyc/pkt" "x memif"
-printf '%-14s %10s %17s %12s %10s\n' "memif" "$memif_med" "$(tr ' ' '\n' <<<"${res[memif]}" | grep . | spread)" "-" "1.00"
+# pkt-gen tx -> rx (60-byte frames, one core each), with and without -N.
+pg=$build/tools/pkt-gen/pkt-gen
+pkt_gen_once() { # port_tx port_rx extra-tx-args
+    local n=20000000
+    timeout 60 "$pg" -i "$2" -f rx -n "$n" -a 1 >"$work/pg-rx.log" 2>&1 &
+    local rx=$!
+    sleep 0.3
+    timeout 60 "$pg" -i "$1" -f tx -n "$n" -l 60 -a 0 $3 >/dev/null 2>&1 || true
+    wait $rx || true
+    awk '/^Speed:/ {print $2}' "$work/pg-rx.log"
+}
+run_pg() { # name tx rx extra
+    local name=$1
+    for r in $(seq "$reps"); do res[$name]+="$(pkt_gen_once "$2" "$3" "$4") "; done
+    add_case "$name"
+}
+if [ -x "$pg" ]; then
+    run_pg "pkt-gen pipe" 'pg{0' 'pg}0' ""
+    run_pg "pkt-gen pipe -N" 'pg{1' 'pg}1' "-N"
+    run_pg "pkt-gen vale" 'valeP:a' 'valeP:b' ""
+    run_pg "pkt-gen vale -N" 'valeQ:a' 'valeQ:b' "-N"
+fi
+
+memif_med=$(tr ' ' '\n' <<<"${res[memif]}" | sed '/^$/d' | median)
+printf '\n%-16s %10s %17s %12s %10s\n' case "Mpps(med)" "min-max" "cyc/pkt" "x memif"
+printf '%-16s %10s %17s %12s %10s\n' "memif" "$memif_med" "$(tr ' ' '\n' <<<"${res[memif]}" | sed '/^$/d' | spread)" "-" "1.00"
 for c in "${cases[@]}"; do
-    m=$(tr ' ' '\n' <<<"${res[$c]}" | grep . | median)
-    cy=$(tr ' ' '\n' <<<"${cyc[$c]}" | grep . | median)
+    m=$(tr ' ' '\n' <<<"${res[$c]}" | sed '/^$/d' | median)
+    cy=$(tr ' ' '\n' <<<"${cyc[$c]:-}" | sed '/^$/d' | median)
     ratio=$(awk -v a="$m" -v b="$memif_med" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
-    printf '%-14s %10s %17s %12s %10s\n' "$c" "$m" "$(tr ' ' '\n' <<<"${res[$c]}" | grep . | spread)" "$cy" "$ratio"
+    printf '%-16s %10s %17s %12s %10s\n' "$c" "$m" "$(tr ' ' '\n' <<<"${res[$c]}" | sed '/^$/d' | spread)" "$cy" "$ratio"
 done
