@@ -145,6 +145,10 @@ int pipe_txsync(SyncContext& cx, KRing& k) {
         }
         k.packets.fetch_add(pkts, std::memory_order_relaxed);
         k.bytes.fetch_add(bytes, std::memory_order_relaxed);
+        // The receiving end counts them too (its statistics line is written
+        // only here: the receiver never touches it).
+        rk.packets.fetch_add(pkts, std::memory_order_relaxed);
+        rk.bytes.fetch_add(bytes, std::memory_order_relaxed);
         rk.hwtail.store(head, std::memory_order_release);  // P1
         k.hwcur.store(head, std::memory_order_relaxed);
         std::atomic_thread_fence(std::memory_order_seq_cst);  // publish before checking sleepers

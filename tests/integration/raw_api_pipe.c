@@ -1,9 +1,11 @@
 /*
  * The man page's raw API, across two processes: open /dev/netmap,
  * NIOCCTRL REGISTER, mmap, fill/drain rings, NIOCTXSYNC and poll().
- * The parent opens the master end of a pipe and sends N frames whose
- * payload encodes their sequence number and length; a forked child opens
- * the slave end and checks every frame, in order, byte for byte.
+ * The parent opens the master end of a pipe and sends N frames of 60 to
+ * 9000 bytes whose payload encodes their sequence number; frames longer
+ * than a buffer span several slots chained with NS_MOREFRAG.  A forked
+ * child opens the slave end, reassembles each frame and checks it, in
+ * order, byte for byte.
  *
  * usage: raw_api_pipe [count]   (exit 0 on success)
  */
@@ -49,14 +51,17 @@ static void fill(char *buf, unsigned seq, unsigned len) {
     for (unsigned i = 0; i < len; i++) buf[i] = (char)(seq * 7 + i);
 }
 
-static unsigned frame_len(unsigned seq) { return 60 + (seq * 13) % 1455; }
+/* Mostly Ethernet sizes, every 7th frame a jumbo one up to 9000 bytes. */
+static unsigned frame_len(unsigned seq) {
+    return seq % 7 == 3 ? 2000 + (seq * 131) % 7001 : 60 + (seq * 13) % 1455;
+}
 
 static int receiver(unsigned count) {
     struct port p;
     if (port_open(&p, "rawtest}1") < 0) return 2;
     struct netmap_ring *rx = NETMAP_RXRING(p.nifp, 0);
     unsigned seq = 0;
-    char expect[2048];
+    static char expect[10000];
     while (seq < count) {
         struct pollfd pfd = {.fd = p.fd, .events = POLLIN};
         int r = poll(&pfd, 1, 5000);
@@ -64,17 +69,33 @@ static int receiver(unsigned count) {
             fprintf(stderr, "receiver: poll %d (got %u of %u)\n", r, seq, count);
             return 3;
         }
+        /* Take whole frames only: a chain whose last slot has not
+         * arrived yet stays in the ring until the next round. */
         while (!nm_ring_empty(rx)) {
-            struct netmap_slot *s = &rx->slot[rx->cur];
-            char *buf = NETMAP_BUF(rx, s->buf_idx);
-            unsigned len = frame_len(seq);
+            unsigned len = frame_len(seq), got = 0, i = rx->cur, complete = 0;
+            static char frame[10000];
+            for (; i != rx->tail; i = nm_ring_next(rx, i)) {
+                struct netmap_slot *s = &rx->slot[i];
+                if (got + s->len > sizeof frame) {
+                    fprintf(stderr, "receiver: frame %u too long\n", seq);
+                    return 4;
+                }
+                memcpy(frame + got, NETMAP_BUF(rx, s->buf_idx), s->len);
+                got += s->len;
+                if (!(s->flags & NS_MOREFRAG)) {
+                    complete = 1;
+                    i = nm_ring_next(rx, i);
+                    break;
+                }
+            }
+            if (!complete) break;
             fill(expect, seq, len);
-            if (s->len != len || memcmp(buf, expect, len) != 0) {
-                fprintf(stderr, "receiver: frame %u bad (len %u want %u)\n", seq, s->len, len);
+            if (got != len || memcmp(frame, expect, len) != 0) {
+                fprintf(stderr, "receiver: frame %u bad (len %u want %u)\n", seq, got, len);
                 return 4;
             }
             seq++;
-            rx->head = rx->cur = nm_ring_next(rx, rx->cur);
+            rx->head = rx->cur = i;
         }
     }
     close(p.fd);
@@ -95,13 +116,22 @@ int main(int argc, char **argv) {
             fprintf(stderr, "sender: poll timeout at %u\n", seq);
             return 1;
         }
-        while (seq < count && nm_ring_space(tx)) {
-            struct netmap_slot *s = &tx->slot[tx->cur];
-            unsigned len = frame_len(seq);
-            fill(NETMAP_BUF(tx, s->buf_idx), seq, len);
-            s->len = (uint16_t)len;
+        /* A frame goes in whole, in as many buffers as it needs. */
+        while (seq < count) {
+            unsigned len = frame_len(seq), bufsz = tx->nr_buf_size;
+            unsigned nslots = (len + bufsz - 1) / bufsz;
+            if (nm_ring_space(tx) < nslots) break;
+            static char frame[10000];
+            fill(frame, seq, len);
+            for (unsigned off = 0; off < len; off += bufsz) {
+                struct netmap_slot *s = &tx->slot[tx->cur];
+                unsigned n = len - off < bufsz ? len - off : bufsz;
+                memcpy(NETMAP_BUF(tx, s->buf_idx), frame + off, n);
+                s->len = (uint16_t)n;
+                s->flags = off + n < len ? NS_MOREFRAG : 0;
+                tx->head = tx->cur = nm_ring_next(tx, tx->cur);
+            }
             seq++;
-            tx->head = tx->cur = nm_ring_next(tx, tx->cur);
         }
         ioctl(p.fd, NIOCTXSYNC, NULL);
     }

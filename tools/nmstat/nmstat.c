@@ -98,33 +98,6 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/*
- * A pipe moves packets in the sender's txsync, which counts them on the
- * sender's TX ring only: what one end received is what the other sent.
- */
-static void pipe_rx_from_peer(struct sample *s)
-{
-	for (int i = 0; i < s->n; i++) {
-		struct unetmap_port_stats *p = &s->p[i];
-		char peer[sizeof p->name], *b;
-
-		if (p->rx_packets || (p->flags & UNETMAP_PORT_ATTACHED))
-			continue;
-		memcpy(peer, p->name, sizeof peer);
-		peer[sizeof peer - 1] = '\0';
-		if ((b = strpbrk(peer, "{}")) == NULL)
-			continue;
-		*b = *b == '{' ? '}' : '{';
-		for (int j = 0; j < s->n; j++) {
-			if (strcmp(s->p[j].name, peer) == 0) {
-				p->rx_packets = s->p[j].tx_packets;
-				p->rx_bytes = s->p[j].tx_bytes;
-				break;
-			}
-		}
-	}
-}
-
 static int state_dir_exists(void)
 {
 	const char *d = getenv("UNETMAP_DIR");
@@ -142,7 +115,6 @@ static void take(struct sample *s)
 	s->n = unetmap_port_list(s->p, MAX_PORTS);
 	if (s->n < 0)
 		die("cannot read the port counters: %s", strerror(errno));
-	pipe_rx_from_peer(s);
 }
 
 static const struct unetmap_port_stats *find_prev(const struct sample *prev, const struct unetmap_port_stats *p)
