@@ -7,6 +7,8 @@
 #include <cstring>
 #include <vector>
 
+#include <net/netmap.h>
+
 namespace unetmap {
 
 namespace {
@@ -38,13 +40,15 @@ RegionConfig RegionConfig::from_env() {
 
 int RegionConfig::validate() const {
     // Buffers: at least the two reserved ones plus one; sizes a multiple of
-    // 64 so every buffer starts on a cache line, as netmap requires.
+    // 64 so every buffer starts on a cache line, as netmap requires.  Ring
+    // objects hold a struct netmap_ring, declared aligned to NM_CACHE_ALIGN
+    // (128): their size must keep every ring of the pool so aligned.
     if (buf_num < 3 || buf_num > (1u << 24)) return EINVAL;
     if (buf_size < 64 || buf_size > 65536 || buf_size % 64) return EINVAL;
     if (if_num < 1 || if_num > 65536 || if_size < 64 || if_size > 65536 || if_size % 64)
         return EINVAL;
     if (ring_num < 1 || ring_num > 65536 || ring_size < 512 || ring_size > (1u << 22) ||
-        ring_size % 64)
+        ring_size % alignof(netmap_ring))
         return EINVAL;
     return 0;
 }

@@ -150,8 +150,11 @@ int new_private_region(Registry& reg, const Shape& sh, uint32_t& slot) {
 
     RegionConfig cfg = RegionConfig::from_env();
     const uint32_t maxslots = std::max(sh.nslots[kTx], sh.nslots[kRx]);
+    // Rounded to the ring's alignment (NM_CACHE_ALIGN, 128), so that every
+    // ring object of the pool is aligned (RegionConfig::validate insists).
+    constexpr uint64_t kAlign = alignof(netmap_ring);
     const uint32_t ring_bytes = static_cast<uint32_t>(
-        (sizeof(netmap_ring) + static_cast<uint64_t>(maxslots) * sizeof(netmap_slot) + 63) / 64 * 64);
+        (sizeof(netmap_ring) + static_cast<uint64_t>(maxslots) * sizeof(netmap_slot) + kAlign - 1) / kAlign * kAlign);
     cfg.ring_size = std::max(cfg.ring_size, ring_bytes);
     cfg.ring_num = std::max(cfg.ring_num, sh.nrings[kTx] + sh.nrings[kRx] + 16);
     const uint32_t need = sh.nrings[kTx] * sh.nslots[kTx] + sh.nrings[kRx] * sh.nslots[kRx];

@@ -397,6 +397,27 @@ TEST_F(Vale, RingShapesAndSharedMemory) {
     EXPECT_EQ(d.reg.nr_tx_slots, 4096u);
 }
 
+// A private region sized for rings longer than the configured ring size
+// (here 2289 + 8k slots: sizeof(netmap_ring) + 16 bytes a slot is a
+// multiple of 64 but not of 128) must still keep every ring aligned to
+// NM_CACHE_ALIGN, as struct netmap_ring is declared.  (Found by
+// fuzz_legacy_nmreq: UBSan "misaligned address for type 'netmap_ring'".)
+TEST_F(Vale, LongRingsStayCacheAligned) {
+    for (uint32_t slots : {2289u, 2292u, 3668u, 4089u}) {
+        SCOPED_TRACE(slots);
+        Port a;
+        ASSERT_EQ(a.open("vale2:long", [&](nmreq_register& r) {
+            r.nr_tx_rings = r.nr_rx_rings = 3;
+            r.nr_tx_slots = r.nr_rx_slots = slots;
+        }), 0);
+        EXPECT_EQ(a.reg.nr_tx_slots, slots);
+        for (unsigned i = 0; i < 3; i++) {
+            EXPECT_EQ(reinterpret_cast<uintptr_t>(a.tx(i)) % NM_CACHE_ALIGN, 0u) << "tx " << i;
+            EXPECT_EQ(reinterpret_cast<uintptr_t>(a.rx(i)) % NM_CACHE_ALIGN, 0u) << "rx " << i;
+        }
+    }
+}
+
 TEST_F(Vale, PortInfoLeavesNothing) {
     nmreq_port_info_get info{};
     nmreq_header h = header("vale7:x", NETMAP_REQ_PORT_INFO_GET, &info);

@@ -26,7 +26,7 @@ RegionConfig small_config() {
     c.if_num = 4;
     c.if_size = 1024;
     c.ring_num = 3;
-    c.ring_size = 4096 + 64;  // not a page multiple: the next pool must still be page aligned
+    c.ring_size = 4096 + 128;  // not a page multiple: the next pool must still be page aligned
     c.buf_num = 130;          // two reserved + 128
     c.buf_size = 2048;
     return c;
@@ -466,6 +466,8 @@ const ConfigCase kConfigCases[] = {
     {"ZeroRings", [](RegionConfig& c) { c.ring_num = 0; }, EINVAL},
     {"RingSizeTooSmall", [](RegionConfig& c) { c.ring_size = 256; }, EINVAL},
     {"RingSizeUnaligned", [](RegionConfig& c) { c.ring_size = 4100; }, EINVAL},
+    // netmap_ring is aligned to NM_CACHE_ALIGN (128): a multiple of 64 is not enough.
+    {"RingSizeNotMultipleOf128", [](RegionConfig& c) { c.ring_size = 4096 + 64; }, EINVAL},
     {"RingSizeTooLarge", [](RegionConfig& c) { c.ring_size = (1u << 22) + 64; }, EINVAL},
 };
 
