@@ -2,10 +2,12 @@
 # lb_nmstat_test.sh LB NMSTAT PKTGEN VALECTL RECORDER CASE
 # Integration tests of lb and nmstat over unetmap pipes and VALE ports.
 # Each case runs in a fresh state directory under /dev/shm (UNETMAP_DIR),
-# bounds every process with timeout(1), kills only the processes it
-# started, and fails if anything is left in the state directory.
+# bounds every process with bounded.sh (a timeout that prints where a
+# stuck process is), kills only the processes it started, and fails if
+# anything is left in the state directory.
 LB=$1 NMSTAT=$2 PKTGEN=$3 VALECTL=$4 REC=$5 CASE=$6
 T=${TOOLS_TEST_TIMEOUT:-20}
+BOUNDED=$(dirname "$0")/bounded.sh  # timeout(1) that shows where a stuck process is
 
 dir=$(mktemp -d /dev/shm/unetmap-lb.XXXXXX) || exit 2
 out=$(mktemp -d /tmp/unetmap-lb-out.XXXXXX) || exit 2
@@ -19,8 +21,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-fail() { echo "FAIL [$CASE]: $*" >&2; for f in "$out"/*; do [ -f "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }; done; exit 1; }
-bg() { name=$1; shift; timeout "$T" "$@" >"$out/$name" 2>&1 & pids="$pids $!"; eval "pid_$name=$!"; }
+fail() { echo "FAIL [$CASE]: $*" >&2; for f in "$out"/*; do [ -f "$f" ] && { echo "--- $f" >&2; tail -40 "$f" >&2; }; done; exit 1; }
+bg() { name=$1; shift; sh "$BOUNDED" "$T" "$@" >"$out/$name" 2>&1 & pids="$pids $!"; eval "pid_$name=$!"; }
 waitfor() { eval "p=\$pid_$1"; wait "$p"; rc=$?; [ $rc -eq 0 ] || fail "$1 exited with status $rc"; }
 settle() { sleep "${1:-0.3}"; }
 # wait (bounded) until a background process printed a line matching $2
@@ -232,7 +234,7 @@ bad_input)
     n=0
     expect_fail() {
         n=$((n + 1))
-        timeout "$T" "$@" >"$out/o$n" 2>"$out/e$n"
+        sh "$BOUNDED" "$T" "$@" >"$out/o$n" 2>"$out/e$n"
         rc=$?
         [ $rc -eq 1 ] || fail "'$*' exited with $rc, expected 1"
         [ "$(wc -l <"$out/e$n")" -eq 1 ] || fail "'$*' did not print exactly one error line: $(cat "$out/e$n")"
