@@ -35,6 +35,7 @@
 #include <ctype.h>
 
 #include <libnetmap.h>
+#include <pcap/pcap.h>
 
 #define PROG "pkt-gen"
 
@@ -91,6 +92,9 @@ struct cfg {
 	int framing;		/* -B: bits of framing per packet */
 	const char *ring_conf;	/* -C */
 	int verbose;
+	int frags;		/* -F: slots per frame (1 = one buffer) */
+	int frag_size;		/* -M: bytes per slot but the last (0: len / frags, rounded up) */
+	const char *pcap_file;	/* -P */
 	/* derived */
 	int addr_varies;
 	int l3off;		/* offset of the UDP header */
@@ -100,6 +104,15 @@ struct cfg {
 
 static struct cfg G;
 static volatile sig_atomic_t g_stop;
+
+/* -P: the frames of the pcap file, sent in turn */
+struct pcap_frame {
+	uint8_t *data;
+	uint32_t len;
+};
+static struct pcap_frame *pcap_frames;
+static size_t pcap_count;
+static uint32_t pcap_max_len;
 
 /* ------------------------------------------------------------------ */
 /* Messages                                                            */
@@ -188,7 +201,7 @@ static const char usage_text[] =
 "  -n count      packets to send or receive, ping-pong round trips\n"
 "                (0 = no limit, the default); k/m/g suffixes accepted\n"
 "  -l len        frame length in bytes without CRC, 60 (74 with -6) up to\n"
-"                the port's buffer size (default 60)\n"
+"                the port's buffer size, more with -F (default 60)\n"
 "  -b burst      packets per batch (default 512; 1 for ping/pong)\n"
 "  -R rate       transmit rate in packets per second, k/m/g suffixes\n"
 "  -w seconds    wait before starting (default 0: unetmap ports have no\n"
@@ -213,13 +226,20 @@ static const char usage_text[] =
 "  -W            tx: exit without waiting for the peer to take the last\n"
 "                frames; rx/rxseq/pong: exit after 1 s without traffic\n"
 "  -C tx_slots[,rx_slots[,tx_rings[,rx_rings]]]   ring configuration\n"
+"  -F frags      tx/txseq: send each frame in frags slots chained with\n"
+"                NS_MOREFRAG (1..64, default 1); frames may then be longer\n"
+"                than one buffer\n"
+"  -M size       bytes in each of those slots but the last (default: the\n"
+"                frame length divided by frags, rounded up)\n"
+"  -P file       tx: send the frames of a pcap file, in turn, instead of\n"
+"                generated ones (a frame longer than a buffer goes in\n"
+"                several slots)\n"
 "  -X            dump every frame sent or received\n"
 "  -v            more messages (-v -v: per-ring buffer ranges)\n"
 "  -h            this help\n"
 "\n"
-"Not supported (rejected with an error): -P file (pcap), -F/-M\n"
-"(multi-slot frames), -I (indirect buffers), -H (virtio-net header),\n"
-"-o, -A.\n";
+"Not supported (rejected with an error): -I (indirect buffers),\n"
+"-H (virtio-net header), -o, -A.\n";
 
 static void usage(void)
 {
@@ -366,6 +386,51 @@ static int parse_range(struct cfg *g, struct addr_range *r, const char *opt)
 	return r->lo != r->hi || r->port0 != r->port1;
 }
 
+/* -F/-M: bytes in each slot of a generated frame but the last, which takes
+ * the rest (default: the length divided by the slots, rounded down, so the
+ * last slot is never empty) */
+static int template_piece(void)
+{
+	return G.frag_size > 0 ? G.frag_size : G.pkt_size / G.frags;
+}
+
+/* -P: read every frame of the file into memory (at most a million) */
+static void load_pcap(const char *path)
+{
+	char err[PCAP_ERRBUF_SIZE];
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	size_t cap = 0;
+	int r = 0;
+	pcap_t *p = pcap_open_offline(path, err);
+
+	if (p == NULL)
+		die("-P %s: %s", path, err);
+	while (pcap_count < 1000000 && (r = pcap_next_ex(p, &h, &data)) == 1) {
+		if (h->caplen == 0)
+			continue;
+		if (pcap_count == cap) {
+			cap = cap ? cap * 2 : 1024;
+			pcap_frames = realloc(pcap_frames, cap * sizeof *pcap_frames);
+			if (pcap_frames == NULL)
+				die("-P %s: out of memory", path);
+		}
+		pcap_frames[pcap_count].data = malloc(h->caplen);
+		if (pcap_frames[pcap_count].data == NULL)
+			die("-P %s: out of memory", path);
+		memcpy(pcap_frames[pcap_count].data, data, h->caplen);
+		pcap_frames[pcap_count].len = h->caplen;
+		if (h->caplen > pcap_max_len)
+			pcap_max_len = h->caplen;
+		pcap_count++;
+	}
+	if (pcap_count < 1000000 && r == PCAP_ERROR)
+		die("-P %s: %s", path, pcap_geterr(p));
+	pcap_close(p);
+	if (pcap_count == 0)
+		die("-P %s: no frames in the file", path);
+}
+
 static void parse_args(int argc, char **argv)
 {
 	int ch, fidx = 1;	/* rx by default, as netmap's pkt-gen */
@@ -381,6 +446,7 @@ static void parse_args(int argc, char **argv)
 	G.report_ms = 1000;
 	G.src.text = NULL;
 	G.dst.text = NULL;
+	G.frags = 1;
 	G.src_mac_text = "00:00:00:00:00:00";
 	G.dst_mac_text = "ff:ff:ff:ff:ff:ff";
 
@@ -435,8 +501,9 @@ static void parse_args(int argc, char **argv)
 		case 'N': G.nocopy = 1; break;
 		case 'B': G.framing = 24 * 8; break;
 		case 'C': G.ring_conf = optarg; break;
-		case 'P': die("-P: pcap files are not supported by this pkt-gen");
-		case 'F': case 'M': die("-%c: multi-slot frames are not supported by this pkt-gen", ch);
+		case 'P': G.pcap_file = optarg; break;
+		case 'F': G.frags = (int)parse_int("F", optarg, 1, 64); break;
+		case 'M': G.frag_size = (int)parse_int("M", optarg, 1, 65535); break;
 		case 'I': die("-I: indirect buffers are not supported by this pkt-gen");
 		case 'H': die("-H: virtio-net headers are not supported by this pkt-gen");
 		case 'o': die("-o: data generation options are not supported by this pkt-gen");
@@ -457,6 +524,22 @@ static void parse_args(int argc, char **argv)
 	G.kind = funcs[fidx].k;
 	if (!burst_set)
 		G.burst = funcs[fidx].burst;
+	if (G.pcap_file != NULL && G.func != F_TX)
+		die("-P %s: pcap frames are sent by -f tx only", G.pcap_file);
+	if (G.frags > 1 && G.func != F_TX && G.func != F_TXSEQ)
+		die("-F %d: multi-slot frames are sent by -f tx and txseq only", G.frags);
+	if (G.frag_size > 0 && G.frags == 1)
+		die("-M %d: fragment size without -F (more than one slot per frame)", G.frag_size);
+	if (G.frags > 1 && G.pcap_file != NULL)
+		die("-F %d: pcap frames are split by buffer size, not by -F", G.frags);
+	if (G.frags > 1) {
+		int last = G.pkt_size - (G.frags - 1) * template_piece();
+		if (template_piece() < 1 || last < 1)
+			die("-F %d -M %d: %d-byte frames cannot fill %d slots", G.frags,
+			    template_piece(), G.pkt_size, G.frags);
+	}
+	if (G.pcap_file != NULL)
+		load_pcap(G.pcap_file);
 
 	{
 		int minlen = G.af == 4 ? 60 : 74;
@@ -553,6 +636,8 @@ struct thr {
 	uint16_t sport, dport;
 	uint64_t rnd;		/* xorshift state */
 	uint32_t **filled;	/* -N: buffer index last filled, per ring and slot */
+	size_t pcap_next;	/* -P: the next frame of the file to send */
+	int in_chain;		/* rx: inside a multi-slot frame (after NS_MOREFRAG) */
 
 	/* rxseq */
 	uint64_t seq_checked, seq_lost, seq_ooo;
@@ -805,13 +890,73 @@ static unsigned fill_ring(struct thr *t, struct netmap_ring *ring, int ri, unsig
 	return lim;
 }
 
+/* Fill whole multi-slot frames (-F, or -P frames longer than a buffer):
+ * up to lim frames; returns how many, adds their bytes to *bytes.  A frame
+ * that does not fit waits: head stays before it, and cur goes to tail, so
+ * that poll() (netmap's contract) blocks until more slots than that are
+ * free instead of reporting the few that are already there. */
+static unsigned fill_ring_chains(struct thr *t, struct netmap_ring *ring, unsigned lim,
+				 uint64_t *seq, uint64_t *bytes)
+{
+	unsigned head = ring->head, done = 0;
+	unsigned space = ring->tail >= head ? ring->tail - head : ring->tail + ring->num_slots - head;
+	int seq_mode = G.func == F_TXSEQ;
+
+	while (done < lim) {
+		const uint8_t *src;
+		uint32_t len, piece, nslots, off = 0;
+
+		if (G.pcap_file != NULL) {
+			src = pcap_frames[t->pcap_next].data;
+			len = pcap_frames[t->pcap_next].len;
+			piece = ring->nr_buf_size;
+			nslots = (len + piece - 1) / piece;
+		} else {
+			src = t->frame;
+			len = (uint32_t)G.pkt_size;
+			piece = (uint32_t)template_piece();
+			nslots = (uint32_t)G.frags;
+		}
+		if (nslots > space) {
+			ring->head = head;
+			ring->cur = ring->tail;
+			return done;
+		}
+		if (G.pcap_file == NULL && (G.addr_varies || seq_mode))
+			stamp_frame(t, t->frame, seq_mode, (uint32_t)*seq);
+		for (uint32_t k = 0; k < nslots; k++) {
+			struct netmap_slot *slot = &ring->slot[head];
+			uint8_t *p = (uint8_t *)NETMAP_BUF(ring, slot->buf_idx);
+			uint32_t n = k + 1 < nslots ? piece : len - off;
+
+			if (!G.rubbish)
+				memcpy(p, src + off, n);
+			slot->len = (uint16_t)n;
+			slot->flags = k + 1 < nslots ? NS_MOREFRAG : 0;
+			if (G.dump)
+				dump_frame(p, (int)n, ring, head);
+			off += n;
+			head = nm_ring_next(ring, head);
+		}
+		space -= nslots;
+		done++;
+		(*seq)++;
+		*bytes += len;
+		if (G.pcap_file != NULL && ++t->pcap_next == pcap_count)
+			t->pcap_next = 0;
+	}
+	ring->head = ring->cur = head;
+	return done;
+}
+
 static void *sender_body(void *arg)
 {
 	struct thr *t = arg;
 	struct nmport_d *d = t->d;
-	uint64_t n = my_quota(t), sent = 0, events = 0, seq = 0;
+	uint64_t n = my_quota(t), sent = 0, events = 0, seq = 0, bytes = 0;
 	uint64_t next = 0;
 	int64_t tosend = 0;
+	int chains = G.frags > 1 || G.pcap_file != NULL;
 
 	pin(t);
 	t->tic = now_ns();
@@ -837,7 +982,12 @@ static void *sender_body(void *arg)
 			note_space(t, space);
 			if (lim > space)
 				lim = space;
-			m = fill_ring(t, ring, i - d->first_tx_ring, (unsigned)lim, &seq);
+			if (chains) {
+				m = fill_ring_chains(t, ring, (unsigned)lim, &seq, &bytes);
+			} else {
+				m = fill_ring(t, ring, i - d->first_tx_ring, (unsigned)lim, &seq);
+				bytes += (uint64_t)m * (uint64_t)G.pkt_size;
+			}
 			sent += m;
 			done += m;
 			events++;
@@ -848,7 +998,7 @@ static void *sender_body(void *arg)
 			}
 		}
 		atomic_store_explicit(&t->pkts, sent, memory_order_relaxed);
-		atomic_store_explicit(&t->bytes, sent * (uint64_t)G.pkt_size, memory_order_relaxed);
+		atomic_store_explicit(&t->bytes, bytes, memory_order_relaxed);
 		atomic_store_explicit(&t->events, events, memory_order_relaxed);
 		if (done > 0) {
 			if (ioctl(d->fd, NIOCTXSYNC, NULL) < 0) {
@@ -997,11 +1147,13 @@ static void *receiver_body(void *arg)
 				bytes += slot->len;
 				if (G.dump)
 					dump_frame(p, slot->len, ring, head);
-				if (!(slot->flags & NS_MOREFRAG)) {
+				/* the sequence number is in a frame's first slot */
+				if (seq && !t->in_chain)
+					check_seq(t, p, slot->len);
+				t->in_chain = (slot->flags & NS_MOREFRAG) != 0;
+				if (!t->in_chain) {
 					pkts++;
 					got++;
-					if (seq)
-						check_seq(t, p, slot->len);
 				}
 				head = nm_ring_next(ring, head);
 			}
@@ -1392,10 +1544,19 @@ static void open_ports(void)
 		struct netmap_ring *r = G.kind == K_RECEIVER
 			? NETMAP_RXRING(d->nifp, d->first_rx_ring)
 			: NETMAP_TXRING(d->nifp, d->first_tx_ring);
-		if ((unsigned)G.pkt_size > r->nr_buf_size)
+		unsigned bs = r->nr_buf_size;
+		if (G.pcap_file != NULL) {
+			if (pcap_max_len > 64 * bs)
+				fail_open("-P %s: a %u-byte frame is above the port's maximum of %u bytes "
+					  "(64 slots of %u)", G.pcap_file, pcap_max_len, 64 * bs, bs);
+		} else if (G.frags == 1 && (unsigned)G.pkt_size > bs) {
 			fail_open("-l %d: length above the port's maximum of %u bytes "
-				  "(one buffer; multi-slot frames are not supported)",
-				  G.pkt_size, r->nr_buf_size);
+				  "(one buffer; -F sends longer frames in several)", G.pkt_size, bs);
+		} else if (G.frags > 1 && ((unsigned)template_piece() > bs ||
+			   (unsigned)(G.pkt_size - (G.frags - 1) * template_piece()) > bs)) {
+			fail_open("-l %d -F %d: a slot would hold more than the port's %u-byte buffers",
+				  G.pkt_size, G.frags, bs);
+		}
 	}
 	for (int i = 0; i < G.nthreads; i++) {
 		struct thr *t = &thr[i];
