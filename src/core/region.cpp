@@ -4,10 +4,17 @@
 #include <bit>
 #include <cerrno>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
+#include <fcntl.h>
+#include <mutex>
+#include <set>
+#include <unistd.h>
 #include <vector>
 
 #include <net/netmap.h>
+
+#include "core/syscalls.h"
 
 namespace unetmap {
 
@@ -16,25 +23,167 @@ namespace {
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
-uint32_t env_u32(const char* name, uint32_t dflt) {
-    const char* v = std::getenv(name);
-    if (!v || !*v) return dflt;
-    char* end = nullptr;
-    unsigned long x = std::strtoul(v, &end, 0);
-    if (*end != '\0' || x > 0xffffffffUL) return dflt;
-    return static_cast<uint32_t>(x);
+// Print a diagnostic once per process (regions are created repeatedly; a
+// bad config file should not repeat itself every time).
+void report_once(const std::string& msg) {
+    static std::mutex mu;
+    static std::set<std::string>* seen = new std::set<std::string>;  // never destroyed
+    std::lock_guard<std::mutex> l(mu);
+    if (!seen->insert(msg).second) return;
+    std::fprintf(stderr, "unetmap: %s\n", msg.c_str());
 }
+
+bool parse_u32(std::string_view v, uint32_t& out) {
+    if (v.empty() || v.size() > 32) return false;
+    const std::string s(v);
+    if (s[0] == '-' || s[0] == '+') return false;
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long x = std::strtoull(s.c_str(), &end, 0);
+    if (errno != 0 || *end != '\0' || x > 0xffffffffULL) return false;
+    out = static_cast<uint32_t>(x);
+    return true;
+}
+
+// Printable form of untrusted text for a message (at most 64 characters).
+std::string printable(std::string_view v) {
+    std::string o;
+    for (char c : v.substr(0, 64)) o += (c >= 0x20 && c < 0x7f) ? c : '?';
+    if (v.size() > 64) o += "...";
+    return o;
+}
+
+std::string_view trim(std::string_view v) {
+    const auto sp = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; };
+    while (!v.empty() && sp(v.front())) v.remove_prefix(1);
+    while (!v.empty() && sp(v.back())) v.remove_suffix(1);
+    return v;
+}
+
+// The parameters, by netmap's names (/sys/module/netmap/parameters/*),
+// with the environment variable that overrides each and the range
+// RegionConfig::validate() accepts.
+struct Param {
+    const char* key;
+    const char* env;
+    uint32_t RegionConfig::*field;
+    const char* range;
+};
+constexpr Param kParams[] = {
+    {"if_num", "UNETMAP_IF_NUM", &RegionConfig::if_num, "1..65536"},
+    {"if_size", "UNETMAP_IF_SIZE", &RegionConfig::if_size, "a multiple of 64 in 64..65536"},
+    {"ring_num", "UNETMAP_RING_NUM", &RegionConfig::ring_num, "1..65536"},
+    {"ring_size", "UNETMAP_RING_SIZE", &RegionConfig::ring_size, "a multiple of 128 in 512..4194304"},
+    {"buf_num", "UNETMAP_BUF_NUM", &RegionConfig::buf_num, "3..16777216"},
+    {"buf_size", "UNETMAP_BUF_SIZE", &RegionConfig::buf_size, "a multiple of 64 in 64..65536"},
+};
+
+// netmap parameters that mean nothing here (no NICs, no generic adapter,
+// one kind of allocator): accepted with a note, so a file written for
+// netmap does not read as wrong.
+constexpr const char* kInert[] = {
+    "admode", "verbose", "no_timestamp", "mitigate", "no_pendintr", "txsync_retry", "fwd",
+    "generic_mit", "generic_ringsize", "generic_rings", "generic_txqdisc", "generic_hwcsum",
+    "ptnet_vnet_hdr", "priv_if_num", "priv_if_size", "priv_ring_num", "priv_ring_size",
+    "priv_buf_num", "priv_buf_size", "max_bridges", "bridge_batch", "port_numa_affinity",
+    "iommu", "debug_lib",
+};
+
+constexpr size_t kMaxConfigBytes = 1 << 20;
 
 }  // namespace
 
+void RegionConfig::apply_config_text(std::string_view text, std::string_view origin,
+                                     std::vector<std::string>& diag) {
+    unsigned lineno = 0;
+    while (!text.empty()) {
+        lineno++;
+        const size_t nl = text.find('\n');
+        std::string_view line = text.substr(0, nl);
+        text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+        if (const size_t h = line.find('#'); h != std::string_view::npos) line = line.substr(0, h);
+        line = trim(line);
+        if (line.empty()) continue;
+        const std::string where = std::string(origin) + ":" + std::to_string(lineno) + ": ";
+        const size_t eq = line.find('=');
+        const std::string_view key = eq == std::string_view::npos ? line : trim(line.substr(0, eq));
+        const std::string_view val = eq == std::string_view::npos ? "" : trim(line.substr(eq + 1));
+        if (eq == std::string_view::npos || key.empty()) {
+            diag.push_back(where + "expected 'key = value', got '" + printable(line) + "'; line ignored");
+            continue;
+        }
+        const Param* p = nullptr;
+        for (const Param& q : kParams)
+            if (key == q.key) p = &q;
+        if (!p) {
+            bool inert = false;
+            for (const char* k : kInert) inert = inert || key == k;
+            diag.push_back(where + (inert ? "netmap parameter '" + std::string(key) +
+                                                "' has no effect in unetmap; ignored"
+                                          : "unknown parameter '" + printable(key) +
+                                                "'; ignored (known: if_num, if_size, ring_num, "
+                                                "ring_size, buf_num, buf_size)"));
+            continue;
+        }
+        uint32_t v = 0;
+        RegionConfig trial;  // defaults: validate() checks each field on its own
+        const bool number = parse_u32(val, v);
+        if (number) trial.*(p->field) = v;
+        if (!number || trial.validate() != 0) {
+            diag.push_back(where + p->key + " = '" + printable(val) + "': " +
+                           (number ? "out of range" : "not a number") + ", must be " + p->range +
+                           "; keeping " + std::to_string(this->*(p->field)));
+            continue;
+        }
+        this->*(p->field) = v;
+    }
+}
+
+void RegionConfig::apply_config_file(const char* path, bool optional, std::vector<std::string>& diag) {
+    const int fd = sys::open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
+    if (fd < 0) {
+        if (!(optional && errno == ENOENT))
+            diag.push_back(std::string("config file ") + path + ": " + std::strerror(errno) +
+                           "; using defaults");
+        return;
+    }
+    std::string text;
+    char chunk[4096];
+    int err = 0;
+    for (;;) {
+        const ssize_t n = ::read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) err = errno;
+        if (n <= 0) break;
+        text.append(chunk, static_cast<size_t>(n));
+        if (text.size() > kMaxConfigBytes) {
+            err = EFBIG;
+            break;
+        }
+    }
+    sys::close(fd);
+    if (err) {
+        diag.push_back(std::string("config file ") + path + ": " + std::strerror(err) +
+                       "; using defaults");
+        return;
+    }
+    apply_config_text(text, path, diag);
+}
+
 RegionConfig RegionConfig::from_env() {
     RegionConfig c;
-    c.if_num = env_u32("UNETMAP_IF_NUM", c.if_num);
-    c.if_size = env_u32("UNETMAP_IF_SIZE", c.if_size);
-    c.ring_num = env_u32("UNETMAP_RING_NUM", c.ring_num);
-    c.ring_size = env_u32("UNETMAP_RING_SIZE", c.ring_size);
-    c.buf_num = env_u32("UNETMAP_BUF_NUM", c.buf_num);
-    c.buf_size = env_u32("UNETMAP_BUF_SIZE", c.buf_size);
+    std::vector<std::string> diag;
+    const char* file = std::getenv("UNETMAP_CONFIG");
+    if (!file) c.apply_config_file("/etc/unetmap.conf", true, diag);
+    else if (*file) c.apply_config_file(file, false, diag);
+    for (const Param& p : kParams) {
+        const char* v = std::getenv(p.env);
+        if (!v || !*v) continue;
+        uint32_t x = 0;
+        if (parse_u32(v, x)) c.*(p.field) = x;  // ranges: validate(), when the region is made
+        else diag.push_back(std::string(p.env) + "='" + printable(v) + "' is not a number; ignored");
+    }
+    for (const auto& m : diag) report_once(m);
     return c;
 }
 

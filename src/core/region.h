@@ -24,6 +24,8 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "core/robust_mutex.h"
 #include "core/shm.h"
@@ -40,9 +42,21 @@ struct RegionConfig {
     uint32_t ring_num = 256, ring_size = 36864;  // 36864 = netmap's default: up to 2288 slots
     uint32_t buf_num = 40960, buf_size = 2048;
 
-    /// Defaults overridden by UNETMAP_{IF,RING,BUF}_{NUM,SIZE} (the
-    /// equivalent of netmap's module parameters).
+    /// The equivalent of netmap's module parameters: defaults, then the
+    /// config file ($UNETMAP_CONFIG, default /etc/unetmap.conf; an empty
+    /// $UNETMAP_CONFIG means none), then UNETMAP_{IF,RING,BUF}_{NUM,SIZE}.
+    /// Problems are reported on stderr, each message once per process;
+    /// a bad line or value changes nothing.  See docs/CONFIG.md.
     static RegionConfig from_env();
+    /// Apply `key = value` lines using netmap's parameter names (buf_num,
+    /// buf_size, ring_num, ring_size, if_num, if_size; `#` starts a
+    /// comment).  Each problem appends one message, prefixed with
+    /// "origin:LINE: ", to `diag`; an unknown key or bad value is skipped.
+    void apply_config_text(std::string_view text, std::string_view origin,
+                           std::vector<std::string>& diag);
+    /// Read `path` and apply it as above.  A missing file adds a message
+    /// unless `optional`.
+    void apply_config_file(const char* path, bool optional, std::vector<std::string>& diag);
     /// 0 if usable, else EINVAL (sizes out of range / not aligned).
     [[nodiscard]] int validate() const;
 };
