@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,6 +64,13 @@ static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* SIGALRM after `seconds` (fractions allowed, unlike alarm()). */
+static void arm_timer(double seconds) {
+    struct itimerval it = {{0, 0}, {(time_t)seconds, (suseconds_t)((seconds - (time_t)seconds) * 1e6)}};
+    if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0) it.it_value.tv_usec = 1000;
+    setitimer(ITIMER_REAL, &it, NULL);
 }
 
 static volatile sig_atomic_t stop;
@@ -136,7 +144,7 @@ int main(int argc, char **argv) {
         memcpy(NETMAP_BUF(tx, tx->slot[i].buf_idx), eth, sizeof eth);
     }
     signal(SIGALRM, on_alarm);
-    alarm((unsigned)seconds > 0 ? (unsigned)seconds : 1);
+    arm_timer(seconds);
     unsigned long long sent = 0;
     double t0 = now_s();
     uint64_t c0 = __rdtsc();
