@@ -1,0 +1,95 @@
+// fuzz_legacy_nmreq: the legacy API, a struct nmreq with NIOCREGIF or
+// NIOCGINFO (and a few other ioctl numbers) through a real
+// open("/dev/netmap") descriptor.  The nmreq pointer is the arena, NULL,
+// a guard page, half a structure, a read-only page or wild, as the input
+// chooses.  Same state bounds as fuzz_ctl_request.
+#include <poll.h>
+#include <sys/ioctl.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <net/netmap.h>
+#include <net/netmap_legacy.h>
+
+#include "ctl_input.h"
+#include "fuzz_common.h"
+
+namespace {
+
+fuzz::Arena g_arena;
+int g_fd = -1;
+int g_registered_for = -1;
+unsigned long g_iter = 0;
+
+void reopen() {
+    if (g_fd >= 0) ::close(g_fd);
+    g_fd = ::open("/dev/netmap", O_RDWR);
+    FUZZ_CHECK(g_fd >= 0, "open(/dev/netmap): %s", std::strerror(errno));
+    g_registered_for = -1;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+    fuzz::setup_state_dir("legacy");
+    g_arena.init();
+    reopen();
+    return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    using namespace fuzz;
+    LegacyPrefix pre{};
+    std::memcpy(&pre, data, std::min(size, sizeof pre));
+    unsigned char* a = g_arena.rw();
+    std::memset(a, 0, 2 * Arena::kPage);
+    auto* q = reinterpret_cast<nmreq*>(a);
+    if (size > sizeof pre) std::memcpy(q, data + sizeof pre, std::min(size - sizeof pre, sizeof *q));
+    const nmreq sent = *q;
+
+    void* p = q;
+    switch (pre.ptr_mode % kNumPtrModes) {
+        case kPtrNull: p = nullptr; break;
+        case kPtrGuard: p = g_arena.guard() + 64; break;
+        case kPtrStraddle: p = g_arena.put_straddling(q, sizeof *q / 2); break;
+        case kPtrReadOnly: p = g_arena.put_ro(q, sizeof *q); break;
+        case kPtrLow: p = reinterpret_cast<void*>(0x1000); break;
+        case kPtrHigh: p = reinterpret_cast<void*>(0xffff800000001000ull); break;
+        case kPtrMisaligned:
+            p = a + Arena::kPage + 1;
+            std::memcpy(p, q, sizeof *q);
+            break;
+        default: break;
+    }
+    unsigned long cmd;
+    switch (pre.cmd % 8) {
+        case 0: case 1: cmd = NIOCREGIF; break;
+        case 2: case 3: cmd = NIOCGINFO; break;
+        case 4: cmd = NIOCCONFIG; break;
+        case 5: cmd = FIONBIO; break;
+        case 6: cmd = _IOWR('i', 147, struct nmreq); break;  // unknown netmap number
+        default: cmd = NIOCTXSYNC; break;                    // a sync (ENXIO unless registered)
+    }
+    if (pre.flags & kReopenBefore) reopen();
+    const int rc = ::ioctl(g_fd, cmd, p);
+    const int err = rc == 0 ? 0 : errno;
+    if (fuzz::verbose())
+        std::fprintf(stderr, "cmd %#lx '%.16s' -> %d (%s)\n", cmd, sent.nr_name, rc, std::strerror(err));
+    FUZZ_CHECK(rc == 0 || rc == -1, "ioctl returned %d", rc);
+    FUZZ_CHECK(rc == 0 || err != 0, "ioctl failed with errno 0");
+    if (cmd == NIOCREGIF && (rc == 0 || err == EFAULT)) {
+        if (rc == 0) g_registered_for = 0;
+        if (rc == 0 && (pre.flags & kSyncAfter)) {
+            ::ioctl(g_fd, NIOCTXSYNC, nullptr);
+            ::ioctl(g_fd, NIOCRXSYNC, nullptr);
+            pollfd pf{g_fd, POLLIN | POLLOUT, 0};
+            FUZZ_CHECK(::poll(&pf, 1, 0) >= 0, "poll: %s", std::strerror(errno));
+        }
+        if (rc != 0 || !(pre.flags & kKeepRegistered)) reopen();
+    }
+    if (g_registered_for >= 0 && ++g_registered_for > 8) reopen();
+    if (++g_iter % 1024 == 0) reopen();
+    check_state_bounded(12);
+    return 0;
+}
