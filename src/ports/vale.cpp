@@ -587,7 +587,16 @@ bool Forwarder::copy_frag(const Frag& f, std::byte* dst, uint32_t len) {
 void Forwarder::deliver_ring(const Member& mb, uint64_t ident, PortEntry& dp, uint32_t r,
                              uint32_t l1, uint32_t l2) {
     KRing& dk = dp.kring[kRx][r];
-    if (__atomic_load_n(&dk.users, __ATOMIC_RELAXED) == 0) return;  // nobody bound it for RX
+    if (__atomic_load_n(&dk.users, __ATOMIC_RELAXED) == 0) {
+        // Nobody has this ring open (a persistent port between users): the
+        // frames go nowhere, and are counted as the port's drops so that
+        // everything sent is delivered or counted.
+        uint64_t lost = 0;
+        for (uint32_t l : {l1, l2})
+            for (uint32_t i = l; i != kNil; i = sc.pkt[i].next) lost++;
+        dk.drops.fetch_add(lost, std::memory_order_relaxed);
+        return;
+    }
     bool published = false;
     {
         RobustLock lk(dk.lease);

@@ -1090,6 +1090,29 @@ TEST_F(Vale, PersistentPortsViaValectl) {
     EXPECT_EQ(st, 1);
 }
 
+// A persistent port that nobody has open receives nothing, and what was
+// sent to it is counted as its drops: everything sent is delivered or
+// counted (issue 9's accounting).
+TEST_F(Vale, PersistentPortWithoutUserCountsDrops) {
+    int st = -1;
+    EXPECT_EQ(run_valectl("-n w1", &st), "");
+    EXPECT_EQ(run_valectl("-a vale4:w1", &st), "");
+    EXPECT_EQ(st, 0);
+    {
+        Port a, b;
+        ASSERT_EQ(a.open("vale4:a"), 0);
+        ASSERT_EQ(b.open("vale4:b"), 0);
+        for (uint32_t i = 0; i < 5; i++) send(a, make_frame(kBcast, mac(1), i, 80));
+        EXPECT_EQ(drain(b).size(), 5u);  // flooded to b, which is open...
+    }
+    const auto w = stats("w1");          // ...and to w1, which is not
+    EXPECT_EQ(w.rx_packets, 0u);
+    EXPECT_EQ(w.rx_drops, 5u);
+    EXPECT_EQ(run_valectl("-d vale4:w1", &st), "");
+    EXPECT_EQ(run_valectl("-r w1", &st), "");
+    EXPECT_EQ(st, 0);
+}
+
 // ---------------------------------------------------------------------------
 // Processes that die
 // ---------------------------------------------------------------------------
