@@ -1,5 +1,5 @@
 // fuzz_port_name: port names, both sides.
-//   user side (src/lib/nmreq.cpp, nmport.cpp): nmreq_header_decode,
+//   user side (src/lib/request_api.cpp, port_api.cpp): nmreq_header_decode,
 //     nmreq_register_decode, nmport_prepare + nmport_undo_prepare on an
 //     arbitrary string;
 //   core side: check_port_name on a raw 64-byte nr_name, port_type_for

@@ -12,7 +12,7 @@
  * start of the UDP payload (ping adds a timestamp after it); the checksums
  * are kept correct for every frame.
  *
- * Differences from netmap's pkt-gen are listed in docs/man/pkt-gen.8.
+ * Differences from netmap's pkt-gen are listed in docs/man/pkt-gen.mdoc.
  */
 #define _GNU_SOURCE
 #include <errno.h>
