@@ -33,19 +33,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 B=${B:-$root/build}
 PKTGEN=$B/tools/pkt-gen/pkt-gen VALECTL=$B/tools/valectl NMSTAT=$B/tools/nmstat/nmstat
 for x in "$PKTGEN" "$VALECTL" "$NMSTAT"; do [ -x "$x" ] || { echo "missing $x (build first)" >&2; exit 2; }; done
-BOUNDED=$root/tests/tools/bounded.sh
-
-dir=$(mktemp -d /dev/shm/unetmap-soak.XXXXXX) || exit 2
-out=$(mktemp -d /tmp/unetmap-soak.XXXXXX) || exit 2
-export UNETMAP_DIR=$dir
-pids=""
-cleanup() {
-    for p in $pids; do kill "$p" 2>/dev/null; done
-    for p in $pids; do wait "$p" 2>/dev/null; done
-    rm -rf "$dir" "$out"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+. "$root/tests/tools/testlib.sh"   # state and output directories, BOUNDED
+testlib_setup soak
 die() { echo "vale_soak: $*" >&2; for f in "$out"/*.txt; do [ -f "$f" ] && { echo "--- $f" >&2; tail -5 "$f" >&2; }; done; exit 1; }
 mac() { printf '02:00:00:00:00:%02x' $((10 + $1)); }
 

@@ -7,34 +7,8 @@
 # anything is left in the state directory.
 LB=$1 NMSTAT=$2 PKTGEN=$3 VALECTL=$4 REC=$5 CASE=$6
 T=${TOOLS_TEST_TIMEOUT:-20}
-BOUNDED=$(dirname "$0")/bounded.sh  # timeout(1) that shows where a stuck process is
-
-dir=$(mktemp -d /dev/shm/unetmap-lb.XXXXXX) || exit 2
-out=$(mktemp -d /tmp/unetmap-lb-out.XXXXXX) || exit 2
-export UNETMAP_DIR=$dir
-pids=""
-cleanup() {
-    for p in $pids; do kill "$p" 2>/dev/null; done
-    for p in $pids; do wait "$p" 2>/dev/null; done
-    rm -rf "$dir" "$out"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fail() { echo "FAIL [$CASE]: $*" >&2; for f in "$out"/*; do [ -f "$f" ] && { echo "--- $f" >&2; tail -40 "$f" >&2; }; done; exit 1; }
-bg() { name=$1; shift; sh "$BOUNDED" "$T" "$@" >"$out/$name" 2>&1 & pids="$pids $!"; eval "pid_$name=$!"; }
-waitfor() { eval "p=\$pid_$1"; wait "$p"; rc=$?; [ $rc -eq 0 ] || fail "$1 exited with status $rc"; }
-settle() { sleep "${1:-0.3}"; }
-# wait (bounded) until a background process printed a line matching $2
-waitline() { i=0; until grep -q -- "$2" "$out/$1" 2>/dev/null; do i=$((i + 1)); [ $i -lt 100 ] || fail "$1 never printed '$2'"; sleep 0.1; done; }
-check_clean() {
-    left=$(ls -A "$dir")
-    [ -z "$left" ] || fail "left in the state directory: $left"
-}
-grepq() { grep -q -- "$1" "$out/$2" || fail "'$1' not found in $2 output"; }
-stop() { eval "p=\$pid_$1"; kill -INT "$p"; waitfor "$1"; }
-# like stop, for a process that may have finished on its own
-finish() { eval "p=\$pid_$1"; kill -INT "$p" 2>/dev/null; waitfor "$1"; }
+. "$(dirname "$0")/testlib.sh"
+testlib_setup lb
 
 # every flow of recorder output $1 on exactly one output; prints the number
 # of distinct flows.  With $2 = sym, a flow and its reverse are one flow.
@@ -265,8 +239,7 @@ bad_input)
     fail "unknown case"
     ;;
 esac
-for p in $pids; do wait "$p" 2>/dev/null; done
-pids=""
+reap_all
 check_clean
 echo "PASS [$CASE]"
 exit 0

@@ -8,30 +8,8 @@
 PKTGEN=$1 BRIDGE=$2 DROPPER=$3 CASE=$4
 PCAPW=$(dirname "$DROPPER")/pcap_writer  # built beside pipe_dropper
 T=${TOOLS_TEST_TIMEOUT:-20}
-BOUNDED=$(dirname "$0")/bounded.sh  # timeout(1) that shows where a stuck process is
-
-dir=$(mktemp -d /dev/shm/unetmap-tools.XXXXXX) || exit 2
-out=$(mktemp -d /tmp/unetmap-tools-out.XXXXXX) || exit 2
-export UNETMAP_DIR=$dir
-pids=""
-cleanup() {
-    for p in $pids; do kill "$p" 2>/dev/null; done
-    for p in $pids; do wait "$p" 2>/dev/null; done
-    rm -rf "$dir" "$out"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fail() { echo "FAIL [$CASE]: $*" >&2; for f in "$out"/*; do [ -f "$f" ] && { echo "--- $f" >&2; tail -40 "$f" >&2; }; done; exit 1; }
-bg() { name=$1; shift; sh "$BOUNDED" "$T" "$@" >"$out/$name" 2>&1 & pids="$pids $!"; eval "pid_$name=$!"; }
-waitfor() { eval "p=\$pid_$1"; wait "$p"; rc=$?; [ $rc -eq 0 ] || fail "$1 exited with status $rc"; }
-# wait until a port name has been registered by a background process
-settle() { sleep "${1:-0.3}"; }
-check_clean() {
-    left=$(ls -A "$dir")
-    [ -z "$left" ] || fail "left in the state directory: $left"
-}
-grepq() { grep -q -- "$1" "$out/$2" || fail "'$1' not found in $2 output"; }
+. "$(dirname "$0")/testlib.sh"
+testlib_setup tools
 
 case $CASE in
 tx_rx_count)
@@ -239,8 +217,7 @@ bad_input)
     fail "unknown case"
     ;;
 esac
-for p in $pids; do wait "$p" 2>/dev/null; done
-pids=""
+reap_all
 check_clean
 echo "PASS [$CASE]"
 exit 0
