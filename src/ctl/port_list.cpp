@@ -38,18 +38,7 @@ void fill(Registry& reg, uint32_t port, struct ::unetmap_port_stats& out) {
         }
     }
     std::memcpy(out.name, name.data(), std::min<size_t>(name.size(), sizeof out.name - 1));
-    out.mem_id = static_cast<uint16_t>(reg.hdr().regions[p.region].mem_id);
-    out.tx_rings = p.nrings[kTx];
-    out.rx_rings = p.nrings[kRx];
-    out.tx_slots = p.nslots[kTx];
-    out.rx_slots = p.nslots[kRx];
-    const PortCounters c = counters_of(p);
-    out.tx_packets = c.tx_packets;
-    out.tx_bytes = c.tx_bytes;
-    out.tx_drops = c.tx_drops;
-    out.rx_packets = c.rx_packets;
-    out.rx_bytes = c.rx_bytes;
-    out.rx_drops = c.rx_drops;
+    fill_shape_and_counters(reg, p, out);
 }
 
 }  // namespace

@@ -151,18 +151,7 @@ void fill_stats(Registry& reg, uint32_t port, std::string_view shown_name, struc
             out.port_idx = where_member(w);
         }
     }
-    out.mem_id = static_cast<uint16_t>(reg.hdr().regions[p.region].mem_id);
-    out.tx_rings = p.nrings[kTx];
-    out.rx_rings = p.nrings[kRx];
-    out.tx_slots = p.nslots[kTx];
-    out.rx_slots = p.nslots[kRx];
-    const PortCounters c = counters_of(p);
-    out.tx_packets = c.tx_packets;
-    out.tx_bytes = c.tx_bytes;
-    out.tx_drops = c.tx_drops;
-    out.rx_packets = c.rx_packets;
-    out.rx_bytes = c.rx_bytes;
-    out.rx_drops = c.rx_drops;
+    fill_shape_and_counters(reg, p, out);
 }
 
 int fail(int e) {

@@ -76,6 +76,7 @@
 #include <cstring>
 #include <memory>
 #include <net/if.h>
+#include <unetmap/stats.h>
 #include <string>
 #include <string_view>
 
@@ -930,21 +931,26 @@ int detach(Registry& reg, std::string_view full_name, uint32_t& member) {
     return 0;
 }
 
-PortCounters counters_of(const PortEntry& p) {
-    PortCounters c;
+void fill_shape_and_counters(Registry& reg, const PortEntry& p, struct ::unetmap_port_stats& out) {
+    out.mem_id = static_cast<uint16_t>(reg.hdr().regions[p.region].mem_id);
+    out.tx_rings = p.nrings[kTx];
+    out.rx_rings = p.nrings[kRx];
+    out.tx_slots = p.nslots[kTx];
+    out.rx_slots = p.nslots[kRx];
+    out.tx_packets = out.tx_bytes = out.tx_drops = 0;
+    out.rx_packets = out.rx_bytes = out.rx_drops = 0;
     for (uint32_t i = 0; i < std::min(p.total_rings(kTx), kMaxRingsAll); i++) {
         const KRing& k = p.kring[kTx][i];
-        c.tx_packets += k.packets.load(std::memory_order_relaxed);
-        c.tx_bytes += k.bytes.load(std::memory_order_relaxed);
-        c.tx_drops += k.drops.load(std::memory_order_relaxed);
+        out.tx_packets += k.packets.load(std::memory_order_relaxed);
+        out.tx_bytes += k.bytes.load(std::memory_order_relaxed);
+        out.tx_drops += k.drops.load(std::memory_order_relaxed);
     }
     for (uint32_t i = 0; i < std::min(p.total_rings(kRx), kMaxRingsAll); i++) {
         const KRing& k = p.kring[kRx][i];
-        c.rx_packets += k.packets.load(std::memory_order_relaxed);
-        c.rx_bytes += k.bytes.load(std::memory_order_relaxed);
-        c.rx_drops += k.drops.load(std::memory_order_relaxed);
+        out.rx_packets += k.packets.load(std::memory_order_relaxed);
+        out.rx_bytes += k.bytes.load(std::memory_order_relaxed);
+        out.rx_drops += k.drops.load(std::memory_order_relaxed);
     }
-    return c;
 }
 
 }  // namespace vale

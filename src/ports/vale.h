@@ -27,6 +27,8 @@
 #include "core/port_type.h"
 #include "core/registry.h"
 
+#include <unetmap/stats.h>
+
 namespace unetmap {
 
 struct ExtraRequest;
@@ -126,12 +128,9 @@ int attach(Registry& reg, std::string_view full_name, uint32_t mode, uint32_t& m
 /// Undo attach(); a null port loses its reference (and may go away).
 int detach(Registry& reg, std::string_view full_name, uint32_t& member);
 
-/// Counters of one port, summed over its rings.
-struct PortCounters {
-    uint64_t tx_packets = 0, tx_bytes = 0, tx_drops = 0;
-    uint64_t rx_packets = 0, rx_bytes = 0, rx_drops = 0;
-};
-PortCounters counters_of(const PortEntry& p);
+/// The shape (mem_id, rings, slots) and the counters, summed over its
+/// rings, of port p into out: what every port listing reports.
+void fill_shape_and_counters(Registry& reg, const PortEntry& p, struct ::unetmap_port_stats& out);
 
 /// The VALE control requests (NEWIF, DELIF, ATTACH, DETACH, LIST), for
 /// extra_requests() in port_types.cpp.
