@@ -10,7 +10,7 @@ endif()
 include(GoogleTest)
 
 add_executable(vale_test ${CMAKE_CURRENT_LIST_DIR}/vale_test.cpp)
-target_include_directories(vale_test PRIVATE ${PROJECT_SOURCE_DIR}/src)
+target_include_directories(vale_test PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/tests/unit)  # test_support.h
 target_link_libraries(vale_test PRIVATE netmap unetmap_headers GTest::gtest Threads::Threads)
 target_compile_definitions(vale_test PRIVATE VALECTL_PATH="$<TARGET_FILE:valectl>")
 add_dependencies(vale_test valectl)

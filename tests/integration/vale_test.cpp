@@ -9,6 +9,8 @@
 // through their exit status and never run gtest assertions.
 #include <gtest/gtest.h>
 
+#include "test_support.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -81,15 +83,7 @@ std::vector<std::string> state_entries() {
 // Requests
 // ---------------------------------------------------------------------------
 
-nmreq_header header(const char* name, uint16_t type, void* body) {
-    nmreq_header h;
-    std::memset(&h, 0, sizeof h);
-    h.nr_version = NETMAP_API;
-    h.nr_reqtype = type;
-    if (name) std::snprintf(h.nr_name, sizeof h.nr_name, "%s", name);
-    h.nr_body = reinterpret_cast<uintptr_t>(body);
-    return h;
-}
+using nmtest::make_header;
 
 // NIOCCTRL on a fresh descriptor; returns 0 or errno.
 int ctl(nmreq_header& h) {
@@ -106,7 +100,7 @@ int newif(const char* name, uint32_t slots = 0, uint16_t rings = 0, uint16_t mem
     b.nr_tx_slots = b.nr_rx_slots = slots;
     b.nr_tx_rings = b.nr_rx_rings = rings;
     b.nr_mem_id = mem_id;
-    nmreq_header h = header(name, NETMAP_REQ_VALE_NEWIF, &b);
+    nmreq_header h = make_header(name, NETMAP_REQ_VALE_NEWIF, &b);
     const int e = ctl(h);
     if (out) *out = b;
     return e;
@@ -114,14 +108,14 @@ int newif(const char* name, uint32_t slots = 0, uint16_t rings = 0, uint16_t mem
 
 // DELIF has no body: nr_body is NULL, as in netmap.
 int delif(const char* name) {
-    nmreq_header h = header(name, NETMAP_REQ_VALE_DELIF, nullptr);
+    nmreq_header h = make_header(name, NETMAP_REQ_VALE_DELIF, nullptr);
     return ctl(h);
 }
 
 int attach(const char* name, uint32_t* index = nullptr, uint32_t mode = NR_REG_ALL_NIC) {
     nmreq_vale_attach b{};
     b.reg.nr_mode = mode;
-    nmreq_header h = header(name, NETMAP_REQ_VALE_ATTACH, &b);
+    nmreq_header h = make_header(name, NETMAP_REQ_VALE_ATTACH, &b);
     const int e = ctl(h);
     if (index) *index = b.port_index;
     return e;
@@ -129,7 +123,7 @@ int attach(const char* name, uint32_t* index = nullptr, uint32_t mode = NR_REG_A
 
 int detach(const char* name, uint32_t* index = nullptr) {
     nmreq_vale_detach b{};
-    nmreq_header h = header(name, NETMAP_REQ_VALE_DETACH, &b);
+    nmreq_header h = make_header(name, NETMAP_REQ_VALE_DETACH, &b);
     const int e = ctl(h);
     if (index) *index = b.port_index;
     return e;
@@ -146,7 +140,7 @@ std::vector<ListEntry> list_all(int* err = nullptr) {
     std::vector<ListEntry> out;
     nmreq_vale_list b{};
     for (int i = 0; i < 100000; i++) {
-        nmreq_header h = header(nullptr, NETMAP_REQ_VALE_LIST, &b);
+        nmreq_header h = make_header(nullptr, NETMAP_REQ_VALE_LIST, &b);
         const int e = ctl(h);
         if (e) {
             if (err) *err = e;
@@ -170,55 +164,7 @@ struct unetmap_port_stats stats(const char* name) {
 // A registered port
 // ---------------------------------------------------------------------------
 
-struct Port {
-    int fd = -1;
-    char* mem = nullptr;
-    size_t memsize = 0;
-    nmreq_register reg{};
-    netmap_if* nifp = nullptr;
-
-    Port() = default;
-    Port(const Port&) = delete;
-    Port& operator=(const Port&) = delete;
-    ~Port() { close(); }
-
-    int open(const std::string& name, const std::function<void(nmreq_register&)>& tweak = {}) {
-        close();
-        fd = ::open("/dev/netmap", O_RDWR);
-        if (fd < 0) return errno;
-        std::memset(&reg, 0, sizeof reg);
-        reg.nr_mode = NR_REG_ALL_NIC;
-        if (tweak) tweak(reg);
-        nmreq_header h = header(name.c_str(), NETMAP_REQ_REGISTER, &reg);
-        if (::ioctl(fd, NIOCCTRL, &h) != 0) {
-            const int e = errno;
-            ::close(fd);
-            fd = -1;
-            return e;
-        }
-        void* p = ::mmap(nullptr, reg.nr_memsize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        if (p == MAP_FAILED) {
-            const int e = errno;
-            close();
-            return e;
-        }
-        mem = static_cast<char*>(p);
-        memsize = reg.nr_memsize;
-        nifp = NETMAP_IF(mem, reg.nr_offset);
-        return 0;
-    }
-    void close() {
-        if (mem) ::munmap(mem, memsize);
-        mem = nullptr;
-        nifp = nullptr;
-        if (fd >= 0) ::close(fd);
-        fd = -1;
-    }
-    netmap_ring* tx(unsigned i = 0) const { return NETMAP_TXRING(nifp, i); }
-    netmap_ring* rx(unsigned i = 0) const { return NETMAP_RXRING(nifp, i); }
-    int txsync() const { return ::ioctl(fd, NIOCTXSYNC, nullptr) == 0 ? 0 : errno; }
-    int rxsync() const { return ::ioctl(fd, NIOCRXSYNC, nullptr) == 0 ? 0 : errno; }
-};
+using nmtest::Port;  // open + register + mmap, tx(i)/rx(i), txsync/rxsync
 
 // ---------------------------------------------------------------------------
 // Frames
@@ -420,7 +366,7 @@ TEST_F(Vale, LongRingsStayCacheAligned) {
 
 TEST_F(Vale, PortInfoLeavesNothing) {
     nmreq_port_info_get info{};
-    nmreq_header h = header("vale7:x", NETMAP_REQ_PORT_INFO_GET, &info);
+    nmreq_header h = make_header("vale7:x", NETMAP_REQ_PORT_INFO_GET, &info);
     ASSERT_EQ(ctl(h), 0);
     EXPECT_EQ(info.nr_tx_slots, 1024u);
     EXPECT_TRUE(list_all().empty());
@@ -911,16 +857,16 @@ TEST_F(Vale, PersistentPortsViaIoctl) {
 
     {
         nmreq_vale_list l{};
-        nmreq_header h = header("vale0:v0", NETMAP_REQ_VALE_LIST, &l);
+        nmreq_header h = make_header("vale0:v0", NETMAP_REQ_VALE_LIST, &l);
         ASSERT_EQ(ctl(h), 0);
         EXPECT_EQ(l.nr_bridge_idx, 0);
         EXPECT_EQ(l.nr_port_idx, 0u);
-        h = header("vale0:zz", NETMAP_REQ_VALE_LIST, &l);
+        h = make_header("vale0:zz", NETMAP_REQ_VALE_LIST, &l);
         ASSERT_EQ(ctl(h), 0);
         EXPECT_EQ(l.nr_port_idx, 255u);  // NM_BDG_NOPORT
-        h = header("vale9:zz", NETMAP_REQ_VALE_LIST, &l);
+        h = make_header("vale9:zz", NETMAP_REQ_VALE_LIST, &l);
         EXPECT_EQ(ctl(h), ENOENT);
-        h = header("foo", NETMAP_REQ_VALE_LIST, &l);
+        h = make_header("foo", NETMAP_REQ_VALE_LIST, &l);
         EXPECT_EQ(ctl(h), EINVAL);
     }
     {
@@ -1019,7 +965,7 @@ TEST_F(Vale, ListWritesNameBack) {
 // netmap's DELIF has no body (nr_body must be NULL).
 TEST_F(Vale, DelifWithoutBody) {
     ASSERT_EQ(newif("v9"), 0);
-    nmreq_header h = header("v9", NETMAP_REQ_VALE_DELIF, nullptr);
+    nmreq_header h = make_header("v9", NETMAP_REQ_VALE_DELIF, nullptr);
     EXPECT_EQ(ctl(h), 0);
     if (!state_entries().empty()) delif("v9");
 }
@@ -1254,7 +1200,7 @@ TEST_F(Vale, TwoHundredFiftyFourPorts) {
     for (int i = 0; i < kPorts; i++) {
         auto p = std::make_unique<Port>();
         const std::string name = "vale0:p" + std::to_string(i);
-        const int e = p->open(name, [&](nmreq_register& r) {
+        const int e = p->open(name.c_str(), [&](nmreq_register& r) {
             r.nr_tx_slots = r.nr_rx_slots = 32;
             r.nr_mem_id = mem_id;
         });
