@@ -8,10 +8,7 @@
  * (overhead_raw), as a binary built against upstream netmap would be.
  */
 #define _GNU_SOURCE
-#include <fcntl.h>
-#include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #define OV_CTX int
@@ -45,25 +42,6 @@ int main(int argc, char **argv) {
 
 #else
 
-static struct netmap_if *open_port(const char *name, int *fdp, size_t *sizep) {
-    struct nmreq_header hdr;
-    struct nmreq_register reg;
-    memset(&hdr, 0, sizeof hdr);
-    memset(&reg, 0, sizeof reg);
-    hdr.nr_version = NETMAP_API;
-    hdr.nr_reqtype = NETMAP_REQ_REGISTER;
-    strncpy(hdr.nr_name, name, sizeof hdr.nr_name - 1);
-    hdr.nr_body = (uintptr_t)&reg;
-    reg.nr_mode = NR_REG_ALL_NIC;
-    int fd = open("/dev/netmap", O_RDWR);
-    if (fd < 0 || ioctl(fd, NIOCCTRL, &hdr) != 0) return NULL;
-    void *mem = mmap(NULL, reg.nr_memsize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (mem == MAP_FAILED) return NULL;
-    *fdp = fd;
-    *sizep = reg.nr_memsize;
-    return NETMAP_IF(mem, reg.nr_offset);
-}
-
 int main(int argc, char **argv) {
     unsigned batch;
     double seconds;
@@ -74,8 +52,8 @@ int main(int argc, char **argv) {
     ov_pin();
     int mfd, sfd;
     size_t msize, ssize;
-    struct netmap_if *m = open_port("ovpipe{0", &mfd, &msize);
-    struct netmap_if *s = open_port("ovpipe}0", &sfd, &ssize);
+    struct netmap_if *m = bench_try_open_port("ovpipe{0", &mfd, &msize, NULL);
+    struct netmap_if *s = bench_try_open_port("ovpipe}0", &sfd, &ssize, NULL);
     if (!m || !s) {
         perror("open /dev/netmap (is libnetmap.so preloaded?)");
         return 1;

@@ -21,26 +21,15 @@
 #ifndef UNETMAP_BENCH_OVERHEAD_LOOP_H
 #define UNETMAP_BENCH_OVERHEAD_LOOP_H
 
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
-#include <net/netmap_user.h>
-
-static inline double ov_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#include "bench_util.h"
 
 /* Pin to the last CPU (the others run the build or the shell). */
 static inline void ov_pin(void) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    CPU_SET((int)(n > 0 ? n - 1 : 0), &set);
-    sched_setaffinity(0, sizeof set, &set);
+    const long n = sysconf(_SC_NPROCESSORS_ONLN);
+    bench_pin(n > 0 ? n - 1 : 0);
 }
 
 static inline int ov_args(int argc, char **argv, unsigned *batch, double *seconds) {
@@ -56,22 +45,17 @@ static inline double ov_run(OV_CTX m, struct netmap_ring *tx, OV_CTX s, struct n
                             unsigned batch, double seconds) {
     for (unsigned i = 0; i < tx->num_slots; i++) tx->slot[i].len = 60;
     unsigned long long sent = 0, got = 0, got_at_start = 0;
-    double t0 = 0, end = ov_now() + seconds / 10;
+    double t0 = 0, end = bench_now() + seconds / 10;
     int measuring = 0;
     for (;;) {
         for (int k = 0; k < 256; k++) {
-            unsigned room = nm_ring_space(tx);
-            if (room > batch) room = batch;
-            unsigned cur = tx->cur + room;
-            if (cur >= tx->num_slots) cur -= tx->num_slots;
-            tx->head = tx->cur = cur;
-            sent += room;
+            sent += bench_tx_advance(tx, batch);
             if (OV_TXSYNC(m) != 0) return -1;
             if (OV_RXSYNC(s) != 0) return -1;
             got += nm_ring_space(rx);
             rx->head = rx->cur = rx->tail;
         }
-        const double t = ov_now();
+        const double t = bench_now();
         if (t < end) continue;
         if (measuring) {
             /* Every frame sent before the last rxsync must have arrived. */

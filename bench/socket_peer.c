@@ -26,27 +26,13 @@
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
-#include <sys/ioctl.h>
-#include <sched.h>
-#include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/uio.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-#include <x86intrin.h>
 
-static void pin(int cpu) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu % sysconf(_SC_NPROCESSORS_ONLN), &set);
-    sched_setaffinity(0, sizeof set, &set);
-}
+#define BENCH_UTIL_NO_NETMAP /* the baseline: no netmap headers */
+#include "bench_util.h"
 
 /* An AF_PACKET socket bound to interface `ifname` for EtherType `proto`
  * (0: send only); its MAC in mac. */
@@ -78,22 +64,6 @@ static int packet_socket(const char *ifname, unsigned proto, unsigned char mac[6
     setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof sz);
     return fd;
 }
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* SIGALRM after `seconds` (fractions allowed, unlike alarm()). */
-static void arm_timer(double seconds) {
-    struct itimerval it = {{0, 0}, {(time_t)seconds, (suseconds_t)((seconds - (time_t)seconds) * 1e6)}};
-    if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0) it.it_value.tv_usec = 1000;
-    setitimer(ITIMER_REAL, &it, NULL);
-}
-
-static volatile sig_atomic_t stop;
-static void on_sig(int sig) { (void)sig; stop = 1; }
 
 int main(int argc, char **argv) {
     unsigned batch = 256, len = 60;
@@ -156,16 +126,16 @@ int main(int argc, char **argv) {
     }
     pid_t child = fork();
     if (child == 0) { /* receiver */
-        pin(1);
+        bench_pin(1);
         close(fds[is_pipe ? 1 : 0]);
         close(res[0]);
         int fd = fds[1 - (is_pipe ? 1 : 0)];
         struct sigaction sa = {0};
-        sa.sa_handler = on_sig; /* no SA_RESTART: a blocked read returns */
+        sa.sa_handler = bench_on_stop; /* no SA_RESTART: a blocked read returns */
         sigaction(SIGTERM, &sa, NULL);
         unsigned long long got = 0, bytes = 0;
         for (unsigned i = 0; i < batch; i++) iov[i].iov_len = 2048;
-        while (!stop) {
+        while (!bench_stop) {
             if (is_pipe) {
                 ssize_t n = read(fd, frames, (size_t)batch * len);
                 if (n > 0) bytes += (unsigned long long)n;
@@ -179,19 +149,19 @@ int main(int argc, char **argv) {
         if (write(res[1], &got, sizeof got) != sizeof got) _exit(1);
         _exit(0);
     }
-    pin(0);
+    bench_pin(0);
     close(res[1]);
     int fd = fds[is_pipe ? 1 : 0];
     close(fds[is_pipe ? 0 : 1]);
     struct sigaction sa = {0};
-    sa.sa_handler = on_sig;
+    sa.sa_handler = bench_on_stop;
     sigaction(SIGALRM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    arm_timer(seconds);
+    bench_arm_timer(seconds);
     unsigned long long sent = 0, sent_bytes = 0;
-    double t0 = now_s();
-    uint64_t c0 = __rdtsc();
-    while (!stop) {
+    double t0 = bench_now();
+    uint64_t c0 = bench_tsc();
+    while (!bench_stop) {
         if (is_pipe) {
             ssize_t n = writev(fd, iov, (int)batch);
             if (n > 0) sent_bytes += (unsigned long long)n;
@@ -200,14 +170,10 @@ int main(int argc, char **argv) {
             if (n > 0) sent += (unsigned)n;
         }
     }
-    uint64_t c1 = __rdtsc();
-    double dt = now_s() - t0;
+    uint64_t c1 = bench_tsc();
+    double dt = bench_now() - t0;
     if (is_pipe) sent = sent_bytes / len;
-    kill(child, SIGTERM);
-    unsigned long long got = 0;
-    if (read(res[0], &got, sizeof got) != sizeof got) got = 0;
-    waitpid(child, NULL, 0);
-    printf("%s batch %4u: sent %.2f Mpps, received %.2f Mpps, %.1f cycles/packet (sender TSC)\n", mode, batch,
-           sent / dt / 1e6, got / dt / 1e6, (double)(c1 - c0) / (double)(sent ? sent : 1));
+    unsigned long long got = bench_child_result(child, res[0]);
+    bench_print_rate(mode, batch, sent, got, dt, c1 - c0);
     return 0;
 }

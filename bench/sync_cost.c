@@ -13,40 +13,10 @@
  * packets sent.
  */
 #define _GNU_SOURCE
-#include <fcntl.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
-#include <net/netmap_user.h>
-
-static struct netmap_if *open_port(const char *name, int *fdp) {
-    struct nmreq_header hdr;
-    struct nmreq_register reg;
-    memset(&hdr, 0, sizeof hdr);
-    memset(&reg, 0, sizeof reg);
-    hdr.nr_version = NETMAP_API;
-    hdr.nr_reqtype = NETMAP_REQ_REGISTER;
-    snprintf(hdr.nr_name, sizeof hdr.nr_name, "%s", name);
-    hdr.nr_body = (uintptr_t)&reg;
-    reg.nr_mode = NR_REG_ALL_NIC;
-    int fd = open("/dev/netmap", O_RDWR);
-    if (fd < 0 || ioctl(fd, NIOCCTRL, &hdr) < 0) {
-        perror(name);
-        exit(1);
-    }
-    void *mem = mmap(NULL, reg.nr_memsize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (mem == MAP_FAILED) {
-        perror("mmap");
-        exit(1);
-    }
-    *fdp = fd;
-    return NETMAP_IF(mem, reg.nr_offset);
-}
+#include "bench_util.h"
 
 static void frame(struct netmap_ring *r, unsigned i, unsigned dst, unsigned src) {
     unsigned char *b = (unsigned char *)NETMAP_BUF(r, r->slot[i].buf_idx);
@@ -73,14 +43,14 @@ int main(int argc, char **argv) {
     int fds[3], nrx;
     struct netmap_if *ifs[3];
     if (!strcmp(mode, "pipe")) {
-        ifs[0] = open_port("synccost{0", &fds[0]);
-        ifs[1] = open_port("synccost}0", &fds[1]);
+        ifs[0] = bench_open_port("synccost{0", &fds[0], exit);
+        ifs[1] = bench_open_port("synccost}0", &fds[1], exit);
         nrx = 1;
     } else if (!strcmp(mode, "vale2") || !strcmp(mode, "vale3")) {
         nrx = mode[4] - '1';
-        ifs[0] = open_port("valeC:a", &fds[0]);
-        ifs[1] = open_port("valeC:b", &fds[1]);
-        if (nrx == 2) ifs[2] = open_port("valeC:c", &fds[2]);
+        ifs[0] = bench_open_port("valeC:a", &fds[0], exit);
+        ifs[1] = bench_open_port("valeC:b", &fds[1], exit);
+        if (nrx == 2) ifs[2] = bench_open_port("valeC:c", &fds[2], exit);
     } else {
         fprintf(stderr, "sync_cost: unknown mode %s\n", mode);
         return 1;
@@ -102,12 +72,7 @@ int main(int argc, char **argv) {
     for (unsigned i = 0; i < tx->num_slots; i++) frame(tx, i, dst, 1);
     unsigned long long sent = 0;
     for (unsigned n = 0; n < rounds; n++) {
-        unsigned room = nm_ring_space(tx);
-        if (room > batch) room = batch;
-        unsigned cur = tx->cur + room;
-        if (cur >= tx->num_slots) cur -= tx->num_slots;
-        tx->head = tx->cur = cur;
-        sent += room;
+        sent += bench_tx_advance(tx, batch);
         ioctl(fds[0], NIOCTXSYNC, NULL);
         for (int k = 1; k <= nrx; k++) {
             struct netmap_ring *rx = NETMAP_RXRING(ifs[k], 0);

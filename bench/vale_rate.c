@@ -23,70 +23,10 @@
  * cycles per forwarded packet (TSC, mean over senders).
  */
 #define _GNU_SOURCE
-#include <fcntl.h>
-#include <poll.h>
-#include <sched.h>
-#include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/time.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-#include <x86intrin.h>
 
-#include <net/netmap_user.h>
-
-static struct netmap_if *open_port(const char *name, int *fdp) {
-    struct nmreq_header hdr;
-    struct nmreq_register reg;
-    memset(&hdr, 0, sizeof hdr);
-    memset(&reg, 0, sizeof reg);
-    hdr.nr_version = NETMAP_API;
-    hdr.nr_reqtype = NETMAP_REQ_REGISTER;
-    snprintf(hdr.nr_name, sizeof hdr.nr_name, "%s", name);
-    hdr.nr_body = (uintptr_t)&reg;
-    reg.nr_mode = NR_REG_ALL_NIC;
-    int fd = open("/dev/netmap", O_RDWR);
-    if (fd < 0 || ioctl(fd, NIOCCTRL, &hdr) < 0) {
-        perror(name);
-        _exit(1);
-    }
-    void *mem = mmap(NULL, reg.nr_memsize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (mem == MAP_FAILED) {
-        perror("mmap");
-        _exit(1);
-    }
-    *fdp = fd;
-    return NETMAP_IF(mem, reg.nr_offset);
-}
-
-static void pin(int cpu) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    sched_setaffinity(0, sizeof set, &set);
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static volatile sig_atomic_t stop;
-static void on_sig(int sig) { (void)sig; stop = 1; }
-
-/* SIGALRM after `seconds` (fractions allowed, unlike alarm()). */
-static void arm_timer(double seconds) {
-    struct itimerval it = {{0, 0}, {(time_t)seconds, (suseconds_t)((seconds - (time_t)seconds) * 1e6)}};
-    if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0) it.it_value.tv_usec = 1000;
-    setitimer(ITIMER_REAL, &it, NULL);
-}
+#include "bench_util.h"
 
 static void mac(unsigned char *p, unsigned kind, unsigned i) {
     const unsigned char m[6] = {0x02, 0, 0, 0, (unsigned char)kind, (unsigned char)i};
@@ -137,11 +77,11 @@ int main(int argc, char **argv) {
             close(go[1]);
             close(res[0]);
             long first = nsend < (unsigned)ncpu ? nsend : 0, span = ncpu - first;
-            pin((int)(first + j % span));
+            bench_pin(first + j % span);
             char name[64];
             snprintf(name, sizeof name, "%s:r%u", sw, j);
             int fd;
-            struct netmap_if *nifp = open_port(name, &fd);
+            struct netmap_if *nifp = bench_open_port(name, &fd, _exit);
             struct netmap_ring *rx = NETMAP_RXRING(nifp, 0);
             if (!flood) { /* announce our MAC */
                 struct netmap_ring *tx = NETMAP_TXRING(nifp, 0);
@@ -154,12 +94,12 @@ int main(int argc, char **argv) {
                 ioctl(fd, NIOCTXSYNC, NULL);
             }
             struct sigaction sa = {0};
-            sa.sa_handler = on_sig;
+            sa.sa_handler = bench_on_stop;
             sigaction(SIGTERM, &sa, NULL);
             char c = 1;
             if (write(ready[1], &c, 1) != 1) _exit(1);
             unsigned long long got = 0;
-            while (!stop) {
+            while (!bench_stop) {
                 if (nm_ring_empty(rx)) {
                     struct pollfd pf = {.fd = fd, .events = POLLIN};
                     poll(&pf, 1, 100);
@@ -183,11 +123,11 @@ int main(int argc, char **argv) {
             close(ready[0]);
             close(go[1]);
             close(res[0]);
-            pin((int)(i % (unsigned)ncpu));
+            bench_pin((long)(i % (unsigned)ncpu));
             char name[64];
             snprintf(name, sizeof name, "%s:s%u", sw, i);
             int fd;
-            struct netmap_if *nifp = open_port(name, &fd);
+            struct netmap_if *nifp = bench_open_port(name, &fd, _exit);
             struct netmap_ring *tx = NETMAP_TXRING(nifp, 0);
             for (unsigned k = 0; k < tx->num_slots; k++) {
                 unsigned char *b = (unsigned char *)NETMAP_BUF(tx, tx->slot[k].buf_idx);
@@ -202,27 +142,13 @@ int main(int argc, char **argv) {
             if (write(ready[1], &c, 1) != 1) _exit(1);
             if (read(go[0], &c, 1) != 0) _exit(1); /* wait for the parent to close go */
             struct sigaction sa = {0};
-            sa.sa_handler = on_sig;
+            sa.sa_handler = bench_on_stop;
             sigaction(SIGALRM, &sa, NULL);
-            arm_timer(seconds);
-            unsigned long long sent = 0;
-            double t0 = now_s();
-            uint64_t c0 = __rdtsc();
-            while (!stop) {
-                unsigned room = nm_ring_space(tx);
-                if (room == 0) {
-                    struct pollfd pf = {.fd = fd, .events = POLLOUT};
-                    poll(&pf, 1, 100);
-                    continue;
-                }
-                if (room > batch) room = batch;
-                unsigned cur = tx->cur + room;
-                if (cur >= tx->num_slots) cur -= tx->num_slots;
-                tx->head = tx->cur = cur;
-                sent += room;
-                ioctl(fd, NIOCTXSYNC, NULL);
-            }
-            struct result r = {sent, now_s() - t0, __rdtsc() - c0};
+            bench_arm_timer(seconds);
+            double t0 = bench_now();
+            uint64_t c0 = bench_tsc();
+            unsigned long long sent = bench_tx_loop(fd, tx, batch);
+            struct result r = {sent, bench_now() - t0, bench_tsc() - c0};
             if (write(res[1], &r, sizeof r) != sizeof r) _exit(1);
             _exit(0);
         }
