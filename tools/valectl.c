@@ -190,6 +190,17 @@ static int list_all(int fd)
 	}
 }
 
+/* the ring geometry of a port (created with -n, or asked for with -g) */
+static void print_geometry(uint32_t tx_slots, uint32_t rx_slots, uint16_t tx_rings,
+			   uint16_t rx_rings, uint16_t mem_id)
+{
+	printf("tx_slots:   %" PRIu32 "\n", tx_slots);
+	printf("rx_slots:   %" PRIu32 "\n", rx_slots);
+	printf("tx_rings:   %" PRIu16 "\n", tx_rings);
+	printf("rx_rings:   %" PRIu16 "\n", rx_rings);
+	printf("mem_id:     %" PRIu16 "\n", mem_id);
+}
+
 static int run(const struct args *a)
 {
 	struct nmreq_header h;
@@ -273,11 +284,8 @@ static int run(const struct args *a)
 	switch (a->reqtype) {
 	case NETMAP_REQ_VALE_NEWIF:
 		if (verbose) {
-			printf("tx_slots:   %" PRIu32 "\n", newif.nr_tx_slots);
-			printf("rx_slots:   %" PRIu32 "\n", newif.nr_rx_slots);
-			printf("tx_rings:   %" PRIu16 "\n", newif.nr_tx_rings);
-			printf("rx_rings:   %" PRIu16 "\n", newif.nr_rx_rings);
-			printf("mem_id:     %" PRIu16 "\n", newif.nr_mem_id);
+			print_geometry(newif.nr_tx_slots, newif.nr_rx_slots, newif.nr_tx_rings,
+				       newif.nr_rx_rings, newif.nr_mem_id);
 		}
 		break;
 	case NETMAP_REQ_VALE_ATTACH:
@@ -299,11 +307,8 @@ static int run(const struct args *a)
 		break;
 	case NETMAP_REQ_PORT_INFO_GET:
 		printf("memsize:    %" PRIu64 "\n", info.nr_memsize);
-		printf("tx_slots:   %" PRIu32 "\n", info.nr_tx_slots);
-		printf("rx_slots:   %" PRIu32 "\n", info.nr_rx_slots);
-		printf("tx_rings:   %" PRIu16 "\n", info.nr_tx_rings);
-		printf("rx_rings:   %" PRIu16 "\n", info.nr_rx_rings);
-		printf("mem_id:     %" PRIu16 "\n", info.nr_mem_id);
+		print_geometry(info.nr_tx_slots, info.nr_rx_slots, info.nr_tx_rings,
+			       info.nr_rx_rings, info.nr_mem_id);
 		break;
 	}
 	close(fd);

@@ -31,53 +31,10 @@
 #include <libnetmap.h>
 
 #define PROG "bridge"
+#include "tool_util.h"
 
-static volatile sig_atomic_t do_abort;
 static int verbose;
 static int zerocopy = 1;
-
-#define LOG(...) logmsg(__func__, __LINE__, __VA_ARGS__)
-static void logmsg(const char *fn, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void logmsg(const char *fn, int line, const char *fmt, ...)
-{
-	struct timeval tv;
-	char msg[1024];
-	va_list ap;
-
-	gettimeofday(&tv, NULL);
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "%03d.%06d %s [%d] %s\n", (int)(tv.tv_sec % 1000),
-		(int)tv.tv_usec, fn, line, msg);
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, PROG ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static char lib_err[512];
-static void lib_error_cb(struct nmctx *ctx, const char *msg)
-{
-	(void)ctx;
-	snprintf(lib_err, sizeof lib_err, "%s", msg);
-}
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	do_abort = 1;
-}
 
 static const char usage_text[] =
 "Usage: " PROG " [-v] [-c] [-i port_a] [-i port_b] [-b batch] [-w wait] [port_a [port_b [batch]]]\n"
@@ -205,18 +162,6 @@ static void report(struct dir *dirs, const char *when)
 	fflush(stdout);
 }
 
-static long num_arg(const char *what, const char *s, long lo, long hi)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end != '\0' || v < lo || v > hi)
-		die("%s %s: expected an integer in [%ld, %ld]", what, s, lo, hi);
-	return v;
-}
-
 static struct nmport_d *open_port(const char *name, struct nmport_d *other)
 {
 	char spec[600];
@@ -246,7 +191,6 @@ int main(int argc, char **argv)
 	struct pollfd pfd[2];
 	long burst = 1024, wait_link = 0;
 	const char *ifa = NULL, *ifb = NULL;
-	struct sigaction sa;
 	struct timeval last;
 	int ch;
 
@@ -298,15 +242,11 @@ int main(int argc, char **argv)
 	snprintf(dirs[0].label, sizeof dirs[0].label, "%s -> %s", ifa, ifb);
 	snprintf(dirs[1].label, sizeof dirs[1].label, "%s -> %s", ifb, ifa);
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	catch_stop_signals();
 
 	if (wait_link > 0) {
 		LOG("Wait %ld secs for link to come up...", wait_link);
-		for (long i = 0; i < wait_link * 10 && !do_abort; i++)
-			usleep(100000);
+		wait_secs(wait_link);
 	}
 	LOG("Ready to go, %s 0x%x/%d <-> %s 0x%x/%d.", pa.d->hdr.nr_name, pa.d->first_rx_ring,
 	    pa.d->reg.nr_rx_rings, pb.d->hdr.nr_name, pb.d->first_rx_ring, pb.d->reg.nr_rx_rings);

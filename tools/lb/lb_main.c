@@ -45,33 +45,7 @@
 #define DEF_SYSLOG_INT	600
 #define BUF_REVOKE	100
 
-static volatile sig_atomic_t do_abort;
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, PROG ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static char lib_err[512];
-static void lib_error_cb(struct nmctx *ctx, const char *msg)
-{
-	(void)ctx;
-	snprintf(lib_err, sizeof lib_err, "%s", msg);
-}
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	do_abort = 1;
-}
+#include "tool_util.h"
 
 static const char usage_text[] =
 "Usage: " PROG " -i port [-p [name:]npipes]... [-B nbufs] [-b batch] [-w secs] [-s secs]\n"
@@ -148,18 +122,6 @@ static int nouts;
 static struct oqueue freeq;
 static int use_oq;
 static uint64_t non_ip, too_long;
-
-static long num_arg(const char *what, const char *s, long lo, long hi)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end != '\0' || v < lo || v > hi)
-		die("%s %s: expected an integer in [%ld, %ld]", what, s, lo, hi);
-	return v;
-}
 
 static void add_group(const char *spec)
 {
@@ -487,7 +449,6 @@ int main(int argc, char **argv)
 	const char *ifname = NULL;
 	char spec[600], base[MAX_IFNAMELEN];
 	long extra = 0, batch = DEF_BATCH, wait_link = 0, syslog_int = DEF_SYSLOG_INT;
-	struct sigaction sa;
 	struct timespec last, slast;
 	int ch;
 
@@ -596,15 +557,11 @@ int main(int argc, char **argv)
 	printf(", %s\n", outs[nouts - 1].zerocopy ? "zero-copy (buffer swap)" : "copy");
 	fflush(stdout);
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	catch_stop_signals();
 	if (syslog_int > 0)
 		openlog(PROG, LOG_CONS | LOG_PID | LOG_NDELAY, LOG_LOCAL1);
 
-	for (long i = 0; i < wait_link * 10 && !do_abort; i++)
-		usleep(100000);
+	wait_secs(wait_link);
 
 	clock_gettime(CLOCK_MONOTONIC, &last);
 	slast = last;

@@ -32,26 +32,7 @@
 #define PROG		"nmstat"
 #define MAX_PORTS	1024	/* more than the control file holds (256) */
 
-static volatile sig_atomic_t do_abort;
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, PROG ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	do_abort = 1;
-}
+#include "tool_util.h"
 
 static const char usage_text[] =
 "Usage: " PROG " [-1|--once] [-j|--json] [-d|--delay secs] [-c|--count n]\n"
@@ -89,14 +70,6 @@ struct row {
 	int members;		/* switch rows */
 	struct counters tx, rx;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int state_dir_exists(void)
 {
@@ -400,11 +373,7 @@ int main(int argc, char **argv)
 	if (once)
 		count = 1;
 
-	struct sigaction sig;
-	memset(&sig, 0, sizeof sig);
-	sig.sa_handler = on_signal;
-	sigaction(SIGINT, &sig, NULL);
-	sigaction(SIGTERM, &sig, NULL);
+	catch_stop_signals();
 
 	take(cur);
 	if (once && delay > 0) {	/* two samples, for the rates */

@@ -38,6 +38,7 @@
 #include <pcap/pcap.h>
 
 #define PROG "pkt-gen"
+#include "tool_util.h"
 
 /* ------------------------------------------------------------------ */
 /* Configuration                                                       */
@@ -103,7 +104,6 @@ struct cfg {
 };
 
 static struct cfg G;
-static volatile sig_atomic_t g_stop;
 
 /* -P: the frames of the pcap file, sent in turn */
 struct pcap_frame {
@@ -118,45 +118,6 @@ static uint32_t pcap_max_len;
 /* Messages                                                            */
 /* ------------------------------------------------------------------ */
 
-/* netmap's D() format: "sss.uuuuuu function [line] message" on stderr */
-#define LOG(...) logmsg(__func__, __LINE__, __VA_ARGS__)
-static void logmsg(const char *fn, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void logmsg(const char *fn, int line, const char *fmt, ...)
-{
-	struct timeval tv;
-	char msg[1024];
-	va_list ap;
-
-	gettimeofday(&tv, NULL);
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "%03d.%06d %s [%d] %s\n", (int)(tv.tv_sec % 1000),
-		(int)tv.tv_usec, fn, line, msg);
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, PROG ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-/* last error reported by libnetmap, to build one-line messages */
-static char lib_err[512];
-static void lib_error_cb(struct nmctx *ctx, const char *msg)
-{
-	(void)ctx;
-	snprintf(lib_err, sizeof lib_err, "%s", msg);
-}
-
 /* value with K/M/G/T unit, as netmap's pkt-gen prints them */
 static const char *norm(char *buf, size_t n, double val)
 {
@@ -169,14 +130,6 @@ static const char *norm(char *buf, size_t n, double val)
 	}
 	snprintf(buf, n, "%.3f %s", val, units[i]);
 	return buf;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 /* ------------------------------------------------------------------ */
@@ -271,18 +224,6 @@ static int parse_count(const char *s, double *out, int allow_frac)
 		return -1;
 	*out = v;
 	return 0;
-}
-
-static long parse_int(const char *opt, const char *s, long lo, long hi)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end != '\0' || v < lo || v > hi)
-		die("-%s %s: expected an integer in [%ld, %ld]", opt, s, lo, hi);
-	return v;
 }
 
 static int parse_mac(const char *s, uint8_t mac[6])
@@ -455,9 +396,9 @@ static void parse_args(int argc, char **argv)
 		switch (ch) {
 		case '4': G.af = 4; break;
 		case '6': G.af = 6; break;
-		case 'a': G.affinity = (int)parse_int("a", optarg, 0, 4095); break;
-		case 'b': G.burst = (int)parse_int("b", optarg, 1, 1 << 20); burst_set = 1; break;
-		case 'c': G.cpus = (int)parse_int("c", optarg, 0, 4096); break;
+		case 'a': G.affinity = (int)num_arg("-a", optarg, 0, 4095); break;
+		case 'b': G.burst = (int)num_arg("-b", optarg, 1, 1 << 20); burst_set = 1; break;
+		case 'c': G.cpus = (int)num_arg("-c", optarg, 0, 4096); break;
 		case 'd': G.dst.text = optarg; break;
 		case 's': G.src.text = optarg; break;
 		case 'D': G.dst_mac_text = optarg; break;
@@ -478,22 +419,22 @@ static void parse_args(int argc, char **argv)
 				die("-i %s: port name too long", optarg);
 			snprintf(G.ifname, sizeof G.ifname, "%s", optarg);
 			break;
-		case 'l': G.pkt_size = (int)parse_int("l", optarg, 0, 65535); break;
+		case 'l': G.pkt_size = (int)num_arg("-l", optarg, 0, 65535); break;
 		case 'n':
 			if (parse_count(optarg, &v, 0) != 0)
 				die("-n %s: expected a packet count", optarg);
 			G.npackets = (uint64_t)v;
 			break;
-		case 'p': G.nthreads = (int)parse_int("p", optarg, 1, 64); break;
+		case 'p': G.nthreads = (int)num_arg("-p", optarg, 1, 64); break;
 		case 'R':
 			if (parse_count(optarg, &v, 1) != 0 || v <= 0)
 				die("-R %s: expected a rate in packets per second (k/m/g suffixes)", optarg);
 			G.rate = v;
 			break;
 		case 'r': G.rubbish = 1; break;
-		case 'T': G.report_ms = (int)parse_int("T", optarg, 1, 3600000); break;
+		case 'T': G.report_ms = (int)num_arg("-T", optarg, 1, 3600000); break;
 		case 'v': G.verbose++; break;
-		case 'w': G.wait_link = (int)parse_int("w", optarg, 0, 3600); break;
+		case 'w': G.wait_link = (int)num_arg("-w", optarg, 0, 3600); break;
 		case 'W': G.no_wait = 1; break;
 		case 'X': G.dump = 1; break;
 		case 'z': G.rand_src = 1; break;
@@ -502,8 +443,8 @@ static void parse_args(int argc, char **argv)
 		case 'B': G.framing = 24 * 8; break;
 		case 'C': G.ring_conf = optarg; break;
 		case 'P': G.pcap_file = optarg; break;
-		case 'F': G.frags = (int)parse_int("F", optarg, 1, 64); break;
-		case 'M': G.frag_size = (int)parse_int("M", optarg, 1, 65535); break;
+		case 'F': G.frags = (int)num_arg("-F", optarg, 1, 64); break;
+		case 'M': G.frag_size = (int)num_arg("-M", optarg, 1, 65535); break;
 		case 'I': die("-I: indirect buffers are not supported by this pkt-gen");
 		case 'H': die("-H: virtio-net headers are not supported by this pkt-gen");
 		case 'o': die("-o: data generation options are not supported by this pkt-gen");
@@ -834,7 +775,7 @@ static void wait_until(uint64_t t)
 {
 	for (;;) {
 		uint64_t n = now_ns();
-		if (n >= t || g_stop)
+		if (n >= t || do_abort)
 			return;
 		if (t - n > 1000000) {
 			struct timespec ts = { 0, (long)(t - n - 500000) };
@@ -962,7 +903,7 @@ static void *sender_body(void *arg)
 	t->tic = now_ns();
 	t->have_tic = 1;
 	next = t->tic;
-	while (!g_stop && (n == 0 || sent < n)) {
+	while (!do_abort && (n == 0 || sent < n)) {
 		unsigned done = 0;
 
 		if (G.rate > 0 && tosend <= 0) {
@@ -970,7 +911,7 @@ static void *sender_body(void *arg)
 			next += G.period_ns;
 			wait_until(next);
 		}
-		for (int i = d->first_tx_ring; i <= d->last_tx_ring && !g_stop; i++) {
+		for (int i = d->first_tx_ring; i <= d->last_tx_ring && !do_abort; i++) {
 			struct netmap_ring *ring = NETMAP_TXRING(d->nifp, i);
 			uint64_t lim = G.rate > 0 ? (uint64_t)tosend : (uint64_t)G.burst;
 			unsigned space = nm_ring_space(ring), m;
@@ -1027,7 +968,7 @@ static void *sender_body(void *arg)
 	if (!G.no_wait && !t->failed) {
 		for (int i = d->first_tx_ring; i <= d->last_tx_ring; i++) {
 			struct netmap_ring *ring = NETMAP_TXRING(d->nifp, i);
-			while (!g_stop && nm_tx_pending(ring)) {
+			while (!do_abort && nm_tx_pending(ring)) {
 				ioctl(d->fd, NIOCTXSYNC, NULL);
 				if (nm_tx_pending(ring))
 					usleep(20);
@@ -1094,7 +1035,7 @@ static void *receiver_body(void *arg)
 	pin(t);
 	if (G.verbose)
 		LOG("reading from %s fd %d", G.ifname, d->fd);
-	while (!g_stop) {
+	while (!do_abort) {
 		struct pollfd pfd = { .fd = d->fd, .events = POLLIN };
 		int rv = poll(&pfd, 1, 1000);
 
@@ -1210,7 +1151,7 @@ static void *ping_body(void *arg)
 	t->tic = now_ns();
 	t->have_tic = 1;
 	next = last_print = t->tic;
-	while (!g_stop) {
+	while (!do_abort) {
 		struct netmap_ring *tx = NETMAP_TXRING(d->nifp, d->first_tx_ring);
 		struct pollfd pfd = { .fd = d->fd, .events = POLLIN };
 		int rv;
@@ -1316,7 +1257,7 @@ static void *pong_body(void *arg)
 	uint64_t n = G.npackets, sent = 0, events = 0, bytes = 0;
 
 	pin(t);
-	while (!g_stop && (n == 0 || sent < n)) {
+	while (!do_abort && (n == 0 || sent < n)) {
 		struct pollfd pfd = { .fd = d->fd, .events = POLLIN };
 		struct netmap_ring *tx = NETMAP_TXRING(d->nifp, d->first_tx_ring);
 		unsigned txhead, txspace, before;
@@ -1385,7 +1326,7 @@ static void *pong_body(void *arg)
 	{
 		struct netmap_ring *tx = NETMAP_TXRING(d->nifp, d->first_tx_ring);
 		uint64_t until = now_ns() + 200000000ULL;	/* at most 0.2 s */
-		while (!g_stop && nm_tx_pending(tx) && now_ns() < until) {
+		while (!do_abort && nm_tx_pending(tx) && now_ns() < until) {
 			ioctl(d->fd, NIOCTXSYNC, NULL);
 			usleep(20);
 		}
@@ -1398,12 +1339,6 @@ static void *pong_body(void *arg)
 /* ------------------------------------------------------------------ */
 /* Main thread                                                         */
 /* ------------------------------------------------------------------ */
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	g_stop = 1;
-}
 
 static void close_all(void)
 {
@@ -1427,11 +1362,9 @@ static void fail_open(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, PROG ": ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vwarn_prog(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	close_all();
 	exit(1);
 }
@@ -1704,7 +1637,6 @@ static void ping_summary(struct thr *t)
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa;
 	void *(*body)(void *);
 	int failed = 0;
 
@@ -1724,15 +1656,11 @@ int main(int argc, char **argv)
 		    (unsigned long long)(G.period_ns / 1000000000ULL),
 		    (unsigned long long)(G.period_ns % 1000000000ULL));
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	catch_stop_signals();
 
 	if (G.wait_link > 0) {
 		LOG("Wait %d secs for phy reset", G.wait_link);
-		for (int i = 0; i < G.wait_link * 10 && !g_stop; i++)
-			usleep(100000);
+		wait_secs(G.wait_link);
 		LOG("Ready...");
 	}
 
@@ -1748,7 +1676,7 @@ int main(int argc, char **argv)
 			LOG("Unable to create thread %d", i);
 			atomic_store(&thr[i].running, 0);
 			thr[i].failed = 1;
-			g_stop = 1;
+			do_abort = 1;
 		} else {
 			thr[i].started = 1;
 		}
