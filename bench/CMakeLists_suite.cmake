@@ -4,6 +4,7 @@ if(UNETMAP_BENCH AND EXISTS ${PROJECT_SOURCE_DIR}/include/net/netmap_user.h
    AND CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
   # Baseline without netmap: socketpair (sendmmsg/recvmmsg) and pipe(2).
   add_executable(socket_peer socket_peer.c)
+  target_link_libraries(socket_peer PRIVATE unetmap_headers)  # bench_util.h; no libnetmap
   # VALE: S senders, R receivers, frame length, learning or flooding.
   add_executable(vale_rate vale_rate.c)
   target_link_libraries(vale_rate PRIVATE netmap)

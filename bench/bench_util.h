@@ -6,9 +6,9 @@
  * LD_PRELOAD), the sender's batch loop, and the two-process result line.
  *
  * Static inline only; C11 and C++.  Define _GNU_SOURCE before the first
- * system header (CPU_SET, sched_setaffinity).  A program built without the
- * netmap headers (socket_peer) defines BENCH_UTIL_NO_NETMAP first and gets
- * everything but the port and ring helpers.
+ * system header (CPU_SET, sched_setaffinity).  Needs the netmap headers
+ * on the include path (unetmap_headers), not the library: socket_peer, the
+ * baseline without netmap, uses only the clock, pinning and result parts.
  */
 #ifndef UNETMAP_BENCH_BENCH_UTIL_H
 #define UNETMAP_BENCH_BENCH_UTIL_H
@@ -36,9 +36,7 @@
 #include <x86intrin.h>
 #endif
 
-#ifndef BENCH_UTIL_NO_NETMAP
 #include <net/netmap_user.h>
-#endif
 
 /* CLOCK_MONOTONIC in seconds. */
 static inline double bench_now(void) {
@@ -75,7 +73,6 @@ static inline void bench_arm_timer(double seconds) {
     setitimer(ITIMER_REAL, &it, NULL);
 }
 
-#ifndef BENCH_UTIL_NO_NETMAP
 /* Register port `name` (all rings) on a new /dev/netmap descriptor and map
  * its memory.  Returns the netmap_if, its descriptor in *fdp and (if
  * sizep) the mapped size in *sizep; or NULL with errno set and (if what)
@@ -144,7 +141,6 @@ static inline unsigned long long bench_tx_loop(int fd, struct netmap_ring *tx, u
     }
     return sent;
 }
-#endif /* BENCH_UTIL_NO_NETMAP */
 
 /* SIGTERM the receiver `child`, read its count (0 if none) from
  * `fd` and reap it. */

@@ -31,7 +31,6 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-#define BENCH_UTIL_NO_NETMAP /* the baseline: no netmap headers */
 #include "bench_util.h"
 
 /* An AF_PACKET socket bound to interface `ifname` for EtherType `proto`
