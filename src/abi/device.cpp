@@ -368,7 +368,12 @@ int unetmap_dev_poll(struct pollfd* fds, nfds_t n, const struct timespec* timeou
                 if (desc[i]) desc[i]->disarm();
             return ready;
         }
-        for (nfds_t i = 0; i < n; i++) fds[i].events = desc[i] ? POLLIN : want[i];
+        // Ours sleep on their wait descriptor: the socket peers send
+        // wakeups to, or (NIC ports) one that also wakes on their traffic.
+        for (nfds_t i = 0; i < n; i++) {
+            fds[i].events = desc[i] ? POLLIN : want[i];
+            if (desc[i]) fds[i].fd = desc[i]->wait_fd();
+        }
         struct timespec rem;
         int r = static_cast<int>(
             ::syscall(SYS_ppoll, fds, n, left.remaining(rem), sigmask, sigmask ? _NSIG / 8 : 0));
@@ -376,6 +381,7 @@ int unetmap_dev_poll(struct pollfd* fds, nfds_t n, const struct timespec* timeou
         for (nfds_t i = 0; i < n; i++) {
             fds[i].events = want[i];
             if (desc[i]) {
+                fds[i].fd = desc[i]->fd();
                 desc[i]->disarm();
                 if (fds[i].revents & POLLIN) desc[i]->drain_wakeups();
                 fds[i].revents = 0;

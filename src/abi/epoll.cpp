@@ -107,7 +107,10 @@ int unetmap_dev_epoll_ctl(int epfd, int op, int fd, struct epoll_event* ev, int*
     epoll_event kev{};
     kev.events = EPOLLIN;
     kev.data.u64 = kMarker | static_cast<uint32_t>(fd);
-    if (::syscall(SYS_epoll_ctl, epfd, op, fd, op == EPOLL_CTL_DEL ? nullptr : &kev) != 0) return -1;
+    // The kernel watches what the descriptor sleeps on (its socket, or for
+    // a NIC port one that also wakes on the interface's traffic).
+    if (::syscall(SYS_epoll_ctl, epfd, op, d->wait_fd(), op == EPOLL_CTL_DEL ? nullptr : &kev) != 0)
+        return -1;
     EpollSet* s = set_for(epfd, op != EPOLL_CTL_DEL);
     if (!s) return 0;
     std::lock_guard lk(s->mu);

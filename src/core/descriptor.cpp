@@ -57,7 +57,7 @@ uint32_t thread_tag() {
 
 void Descriptor::bind(uint32_t binding, uint32_t port, std::shared_ptr<Region> region,
                       const uint32_t qfirst[2], const uint32_t qlast[2], uint64_t flags,
-                      uint64_t nifp_ofs) {
+                      uint64_t nifp_ofs, std::shared_ptr<LocalBinding> local) {
     binding_ = binding;
     binding_gen_ = Registry::get().binding(binding).gen;
     port_slot_ = port;
@@ -69,6 +69,7 @@ void Descriptor::bind(uint32_t binding, uint32_t port, std::shared_ptr<Region> r
     }
     flags_ = flags;
     nifp_ofs_ = nifp_ofs;
+    local_ = std::move(local);
 }
 
 int Descriptor::adopt(uint32_t b, uint32_t gen) {
@@ -79,7 +80,17 @@ int Descriptor::adopt(uint32_t b, uint32_t gen) {
     BindingEntry& e = reg.binding(b);
     auto region = reg.region(reg.port(e.port).region);
     if (!region) return ENOMEM;
-    bind(b, e.port, std::move(region), e.qfirst, e.qlast, e.flags, e.nifp_ofs);
+    // A NIC binding needs this process's sockets: shared with the other
+    // descriptors of this process that hold them, or opened anew (a
+    // descriptor received from a process that has exited).  Without them
+    // the descriptor still works for everything but its syncs (ENXIO).
+    std::shared_ptr<LocalBinding> local;
+    if (const PortType& type = port_type_of(reg.port(e.port)); type.open_local) {
+        RingSpan rings;
+        for (int d = 0; d < 2; d++) rings.first[d] = e.qfirst[d], rings.last[d] = e.qlast[d];
+        (void)type.open_local(reg, e.port, rings, fd_, local);
+    }
+    bind(b, e.port, std::move(region), e.qfirst, e.qlast, e.flags, e.nifp_ofs, std::move(local));
     return 0;
 }
 
@@ -88,7 +99,7 @@ int Descriptor::sync_ring(uint32_t dir, uint32_t i) {
     auto* ring = region_->at<netmap_ring>(k.ring_ofs);
     if (!ring_tryget(k)) return 0;  // another thread is syncing it: netmap skips too
     Registry& reg = Registry::get();
-    SyncContext cx{reg, *region_, *port_};
+    SyncContext cx{reg, *region_, *port_, local_.get()};
     const PortType& type = port_type_of(*port_);
     int err = 0;
     const uint32_t head = dir == kTx ? txsync_prologue(k, ring) : rxsync_prologue(k, ring);
@@ -221,6 +232,7 @@ void* Descriptor::map(void* addr, size_t len, int prot, int flags, off_t off) {
 
 void Descriptor::on_close() {
     if (!registered()) return;
+    local_.reset();  // our sockets (NIC ports) go before the binding may be released
     Registry& reg = Registry::get();
     CtlGuard g(reg);
     if (g.error()) return;

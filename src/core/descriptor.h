@@ -19,6 +19,7 @@
 #include <net/netmap.h>
 
 #include "core/kring.h"
+#include "core/port_type.h"
 #include "core/region.h"
 #include "core/registry.h"
 
@@ -43,7 +44,8 @@ public:
 
     /// Record a successful registration (called by the control plane).
     void bind(uint32_t binding, uint32_t port, std::shared_ptr<Region> region,
-              const uint32_t qfirst[2], const uint32_t qlast[2], uint64_t flags, uint64_t nifp_ofs);
+              const uint32_t qfirst[2], const uint32_t qlast[2], uint64_t flags, uint64_t nifp_ofs,
+              std::shared_ptr<LocalBinding> local = nullptr);
     /// Re-create the state of an existing binding (descriptor received over
     /// SCM_RIGHTS, inherited across exec, or duplicated).  `gen` must match
     /// the binding's generation.  Returns 0 or errno.
@@ -66,6 +68,9 @@ public:
     void disarm();
     /// Discard pending wakeup datagrams (after sleeping).
     void drain_wakeups();
+    /// The descriptor to sleep on: our socket, or for ports served by this
+    /// process's kernel objects (NICs) one that also wakes on their traffic.
+    [[nodiscard]] int wait_fd() const { return local_ ? local_->wait_fd() : fd_; }
 
     /// mmap of the region through this descriptor (offset 0, up to memsize).
     /// Returns the mapping or MAP_FAILED with errno set.
@@ -87,6 +92,7 @@ private:
     uint32_t qfirst_[2] = {0, 0}, qlast_[2] = {0, 0};
     uint64_t flags_ = 0;
     uint64_t nifp_ofs_ = 0;
+    std::shared_ptr<LocalBinding> local_;  // NIC ports: this process's sockets
 };
 
 /// Which thread is syncing a ring (the KRing busy word); unique per live thread.

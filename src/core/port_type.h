@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string_view>
 
@@ -16,12 +17,32 @@ class Region;
 struct PortEntry;
 struct KRing;
 
+/// What one descriptor of this process holds of a port whose rings are
+/// served by kernel objects of the process itself (a NIC port's AF_XDP or
+/// AF_PACKET sockets).  Shared memory cannot hold a socket: each process
+/// that binds such a port opens its own, and the descriptor keeps them
+/// alive through this object.
+class LocalBinding {
+public:
+    virtual ~LocalBinding() = default;
+    /// What poll/select/epoll sleep on for this descriptor instead of its
+    /// socket: readable when the kernel has something for a bound ring or
+    /// a peer sent a wakeup.
+    [[nodiscard]] virtual int wait_fd() const = 0;
+};
+
 /// What a sync needs besides the ring: where the buffers are and how to
 /// reach other ports (pipe peers, switch ports) and wake their sleepers.
 struct SyncContext {
     Registry& reg;
     Region& region;
     PortEntry& port;
+    LocalBinding* local = nullptr;  // the descriptor's, for types that have one
+};
+
+/// The rings one registration binds: [first[d], last[d]) per direction.
+struct RingSpan {
+    uint32_t first[2] = {0, 0}, last[2] = {0, 0};
 };
 
 /// Sizes asked for at creation (nmreq_register fields; 0 = default).
@@ -46,6 +67,13 @@ struct PortType {
     /// (the ring is then reinitialised).
     int (*txsync)(SyncContext& cx, KRing& k);
     int (*rxsync)(SyncContext& cx, KRing& k);
+    /// Optional (nullptr for types living entirely in shared memory).  Open
+    /// this process's kernel objects for `rings` of `port`, for descriptor
+    /// socket `fd`, under the control lock; on success `out` holds them.
+    /// Called at REGISTER (an error fails the registration, nothing kept)
+    /// and when a descriptor is adopted or duplicated.  Returns 0 or errno.
+    int (*open_local)(Registry& reg, uint32_t port, const RingSpan& rings, int fd,
+                      std::shared_ptr<LocalBinding>& out) = nullptr;
 };
 
 /// All port types, in matching order (the last one is the fallback).

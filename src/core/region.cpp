@@ -76,13 +76,14 @@ constexpr Param kParams[] = {
     {"ring_size", "UNETMAP_RING_SIZE", &RegionConfig::ring_size, "a multiple of 128 in 512..4194304"},
     {"buf_num", "UNETMAP_BUF_NUM", &RegionConfig::buf_num, "3..16777216"},
     {"buf_size", "UNETMAP_BUF_SIZE", &RegionConfig::buf_size, "a multiple of 64 in 64..65536"},
+    {"admode", "UNETMAP_ADMODE", &RegionConfig::admode, "0 (best), 1 (native) or 2 (emulated)"},
 };
 
 // netmap parameters that mean nothing here (no NICs, no generic adapter,
 // one kind of allocator): accepted with a note, so a file written for
 // netmap does not read as wrong.
 constexpr const char* kInert[] = {
-    "admode", "verbose", "no_timestamp", "mitigate", "no_pendintr", "txsync_retry", "fwd",
+    "verbose", "no_timestamp", "mitigate", "no_pendintr", "txsync_retry", "fwd",
     "generic_mit", "generic_ringsize", "generic_rings", "generic_txqdisc", "generic_hwcsum",
     "ptnet_vnet_hdr", "priv_if_num", "priv_if_size", "priv_ring_num", "priv_ring_size",
     "priv_buf_num", "priv_buf_size", "max_bridges", "bridge_batch", "port_numa_affinity",
@@ -122,7 +123,7 @@ void RegionConfig::apply_config_text(std::string_view text, std::string_view ori
                                                 "' has no effect in unetmap; ignored"
                                           : "unknown parameter '" + printable(key) +
                                                 "'; ignored (known: if_num, if_size, ring_num, "
-                                                "ring_size, buf_num, buf_size)"));
+                                                "ring_size, buf_num, buf_size, admode)"));
             continue;
         }
         uint32_t v = 0;
@@ -183,6 +184,11 @@ RegionConfig RegionConfig::from_env() {
         if (parse_u32(v, x)) c.*(p.field) = x;  // ranges: validate(), when the region is made
         else diag.push_back(std::string(p.env) + "='" + printable(v) + "' is not a number; ignored");
     }
+    if (c.admode > 2) {  // only NIC ports read it: a bad value must not stop regions
+        diag.push_back("UNETMAP_ADMODE=" + std::to_string(c.admode) +
+                       " must be 0 (best), 1 (native) or 2 (emulated); using 0");
+        c.admode = 0;
+    }
     for (const auto& m : diag) report_once(m);
     return c;
 }
@@ -199,6 +205,7 @@ int RegionConfig::validate() const {
     if (ring_num < 1 || ring_num > 65536 || ring_size < 512 || ring_size > (1u << 22) ||
         ring_size % alignof(netmap_ring))
         return EINVAL;
+    if (admode > 2) return EINVAL;
     return 0;
 }
 

@@ -41,6 +41,10 @@ struct RegionConfig {
     uint32_t if_num = 128, if_size = 1024;
     uint32_t ring_num = 256, ring_size = 36864;  // 36864 = netmap's default: up to 2288 slots
     uint32_t buf_num = 40960, buf_size = 2048;
+    /// Not a region parameter but read the same way: how NIC ports are
+    /// served (netmap's admode): 0 best (AF_XDP, else AF_PACKET),
+    /// 1 native only (AF_XDP), 2 emulated only (AF_PACKET).
+    uint32_t admode = 0;
 
     /// The equivalent of netmap's module parameters: defaults, then the
     /// config file ($UNETMAP_CONFIG, default /etc/unetmap.conf; an empty

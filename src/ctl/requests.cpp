@@ -91,12 +91,8 @@ int get_port(Registry& reg, std::string_view name, const PortShape& shape, uint3
     return 0;
 }
 
-struct RingRange {
-    uint32_t first[2] = {0, 0}, last[2] = {0, 0};
-};
-
 // netmap_interp_ringid: which rings a (mode, ringid, flags) binds.
-int rings_for_mode(const PortEntry& p, uint32_t mode, uint32_t ringid, uint64_t flags, RingRange& r) {
+int rings_for_mode(const PortEntry& p, uint32_t mode, uint32_t ringid, uint64_t flags, RingSpan& r) {
     for (uint32_t d = 0; d < 2; d++) {
         const uint32_t nr = p.nrings[d], nh = p.nhost[d];
         switch (mode) {
@@ -190,7 +186,7 @@ int do_register(Descriptor& d, std::string_view name_in, nmreq_register& r, Opti
     };
     if (r.nr_mem_id && r.nr_mem_id != reg.hdr().regions[p.region].mem_id) return fail(EINVAL);
 
-    RingRange rr;
+    RingSpan rr;
     if (int e = rings_for_mode(p, mode, ringid, flags, rr)) return fail(e);
     for (uint32_t dd = 0; dd < 2; dd++)
         for (uint32_t i = rr.first[dd]; i < rr.last[dd]; i++) {
@@ -204,6 +200,12 @@ int do_register(Descriptor& d, std::string_view name_in, nmreq_register& r, Opti
     if (b == kNone) return fail(ENOMEM);
     auto region = reg.region(p.region);
     if (!region) return fail(ENOMEM);
+    // Types served by this process's own kernel objects (NIC ports) open
+    // them now, so that a missing interface queue, a busy queue or a
+    // missing privilege fails the registration itself.
+    std::shared_ptr<LocalBinding> local;
+    if (const PortType& type = port_type_of(p); type.open_local)
+        if (int e = type.open_local(reg, port, rr, d.fd(), local)) return fail(e);
 
     // The netmap_if: one per registration, listing every ring of the port.
     const uint32_t ntx = p.total_rings(kTx), nrx = p.total_rings(kRx);
@@ -269,7 +271,7 @@ int do_register(Descriptor& d, std::string_view name_in, nmreq_register& r, Opti
     r.nr_host_rx_rings = static_cast<uint16_t>(p.nhost[kRx]);
     r.nr_mem_id = static_cast<uint16_t>(region->mem_id());
     r.nr_extra_bufs = extra;
-    d.bind(b, port, std::move(region), rr.first, rr.last, flags, nifp_ofs);
+    d.bind(b, port, std::move(region), rr.first, rr.last, flags, nifp_ofs, std::move(local));
     return 0;
 }
 

@@ -13,12 +13,14 @@ namespace unetmap {
 extern const PortType pipe_port_type;
 extern const PortType null_port_type;
 extern const PortType vale_port_type;
+extern const PortType nic_port_type;
 
 std::span<const PortType* const> port_types() {
     // Pipes first: "vale0:x{1" and "null:a{2" are pipes of those parents.
-    // Then VALE ("vale*", and persistent VALE ports by their own name).
-    static constexpr std::array<const PortType*, 3> types = {&pipe_port_type, &vale_port_type,
-                                                             &null_port_type};
+    // Then VALE ("vale*", and persistent VALE ports by their own name),
+    // null, and last NICs: any other plain name is an interface name.
+    static constexpr std::array<const PortType*, 4> types = {&pipe_port_type, &vale_port_type,
+                                                             &null_port_type, &nic_port_type};
     return types;
 }
 
@@ -35,6 +37,8 @@ const PortType& port_type_of(const PortEntry& p) {
             return pipe_port_type;
         case PortKind::Vale:
             return vale_port_type;
+        case PortKind::Nic:
+            return nic_port_type;
         default:
             return null_port_type;
     }

@@ -1,0 +1,279 @@
+// NIC ports: "netmap:IFNAME" (all queues), "netmap:IFNAME-N" (queue N),
+// netmap's hardware adapters, on a stock kernel.
+//
+// Two ways to serve one, chosen when the port is created, as netmap's
+// `admode` chooses between native and generic adapters:
+//   native    AF_XDP (nic_xdp.cpp): the region's buffer pool is the UMEM,
+//             frames land in netmap buffers and leave from them with no
+//             copy in userspace; an XDP program of ours steers the bound
+//             queues' traffic to the sockets, away from the host stack;
+//   emulated  AF_PACKET (nic_packet.cpp): a TPACKET_V3 receive ring copied
+//             into the netmap buffers, batched sends with qdisc bypass;
+//             the host stack keeps seeing received frames (as a tap).
+// admode 0 (best) tries native and falls back to emulated; 1 and 2 force
+// one.  It comes from UNETMAP_ADMODE / the config file's `admode`, and per
+// interface from UNETMAP_ADMODE_<IFNAME> (non-alphanumerics as '_').
+//
+// The port is created at the first registration (ring pairs = the
+// interface's channels, at most kMaxRings; slots from nr_*_slots, default
+// 1024), in the global region unless nr_mem_id names another: all NIC
+// ports of a process then share buffers, so a bridge between two NICs
+// swaps buffers.  Each process binding rings opens its own sockets for
+// them (LocalBinding below); the port goes away with its last binding.
+//
+// Host rings ("^", "*" with host rings) are not implemented: a NIC port
+// has none, and "^" is refused (EINVAL) as netmap refuses it on a port
+// without host rings.
+#include "ports/nic.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <map>
+#include <mutex>
+#include <net/if.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <vector>
+
+#include "core/port_type.h"
+#include "core/registry.h"
+#include "ports/slot_check.h"
+
+namespace unetmap {
+
+namespace nic {
+
+const char* mode_name(Mode m) { return m == Mode::Native ? "native (AF_XDP)" : "emulated (AF_PACKET)"; }
+
+uint32_t max_frame(Mode m, uint32_t buf_size) {
+    constexpr uint32_t kXdpHeadroom = 256;  // XDP_PACKET_HEADROOM
+    return m == Mode::Native ? (buf_size > kXdpHeadroom ? buf_size - kXdpHeadroom : 0) : buf_size;
+}
+
+int read_facts(std::string_view ifname, Facts& out) {
+    if (ifname.empty() || ifname.size() >= IFNAMSIZ) return EINVAL;
+    ifreq ifr{};
+    std::memcpy(ifr.ifr_name, ifname.data(), ifname.size());
+    const int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return errno;
+    int err = 0;
+    if (::ioctl(s, SIOCGIFINDEX, &ifr) != 0) {
+        err = errno == ENODEV ? ENXIO : errno;
+    } else {
+        out.ifindex = static_cast<unsigned>(ifr.ifr_ifindex);
+        if (::ioctl(s, SIOCGIFFLAGS, &ifr) == 0) out.up = (ifr.ifr_flags & IFF_UP) != 0;
+        if (::ioctl(s, SIOCGIFMTU, &ifr) == 0) out.mtu = static_cast<uint32_t>(ifr.ifr_mtu);
+        ethtool_channels ch{};
+        ch.cmd = ETHTOOL_GCHANNELS;
+        ifr.ifr_data = reinterpret_cast<char*>(&ch);
+        out.queues = 1;
+        if (::ioctl(s, SIOCETHTOOL, &ifr) == 0) {
+            const uint32_t q = std::max(ch.combined_count + ch.rx_count, ch.combined_count + ch.tx_count);
+            if (q > 0) out.queues = q;
+        }
+    }
+    ::close(s);
+    return err;
+}
+
+}  // namespace nic
+
+namespace {
+
+using nic::Mode;
+using nic::NicQueue;
+
+constexpr uint32_t kModeShift = 8;  // PortEntry::flags bits 8..9: the Mode
+
+Mode port_mode(const PortEntry& p) { return static_cast<Mode>((p.flags >> kModeShift) & 3u); }
+
+// UNETMAP_ADMODE_<IFNAME>, else the global admode.
+uint32_t admode_for(std::string_view ifname) {
+    std::string var = "UNETMAP_ADMODE_";
+    for (char c : ifname) var.push_back(std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
+    if (const char* v = std::getenv(var.c_str()); v && *v) {
+        if (v[0] >= '0' && v[0] <= '2' && v[1] == 0) return static_cast<uint32_t>(v[0] - '0');
+        std::fprintf(stderr, "unetmap: %s='%s' must be 0, 1 or 2; using the global admode\n",
+                     var.c_str(), v);
+    }
+    return RegionConfig::from_env().admode;
+}
+
+// Interface names as the kernel receives them: no ':' (VALE, null), no
+// '{' '}' (pipes, matched earlier), not "null".
+bool nic_match(std::string_view name) {
+    return !name.empty() && name.size() < IFNAMSIZ && name.find_first_of(":{}") == std::string_view::npos &&
+           name != "null";
+}
+
+int nic_create(Registry& reg, std::string_view name, const PortShape& shape, uint32_t& out) {
+    nic::Facts f;
+    if (int e = nic::read_facts(name, f)) return e;
+    if (!f.up) return ENETDOWN;
+    uint32_t region;
+    if (int e = reg.get_region(shape.mem_id, region)) return e;
+    auto r = reg.region(region);
+    const uint32_t buf_size = r ? r->buf_size() : 0;
+    r.reset();
+
+    // Native needs AF_XDP's frame geometry (chunks of 2 KiB to a page,
+    // frames that fit a buffer after the headroom); otherwise emulated.
+    const uint32_t admode = admode_for(name);
+    const uint32_t frame = f.mtu + 18;  // Ethernet header and one VLAN tag
+    const bool native_ok = buf_size >= 2048 && buf_size <= 4096 && frame <= nic::max_frame(Mode::Native, buf_size);
+    Mode mode;
+    if (admode == 2) mode = Mode::Emulated;
+    else if (native_ok) mode = Mode::Native;
+    else if (admode == 1) {
+        reg.put_region(region);
+        return EOPNOTSUPP;  // native only, and this MTU or buffer size cannot be native
+    } else mode = Mode::Emulated;
+    if (mode == Mode::Emulated && frame > buf_size) {
+        reg.put_region(region);
+        return EMSGSIZE;  // frames longer than a buffer would need NS_MOREFRAG (not yet)
+    }
+
+    const uint32_t q = mode == Mode::Emulated ? 1u : std::min(f.queues, kMaxRings);
+    const uint32_t nrings[2] = {q, q};
+    auto slots = [](uint32_t s) { return std::min(s ? s : kDefaultSlots, 4096u); };
+    const uint32_t nslots[2] = {slots(shape.tx_slots), slots(shape.rx_slots)};
+    const bool fill[2] = {true, true};
+    int e = reg.new_port(name, PortKind::Nic, region, nrings, nslots, fill, out);
+    reg.put_region(region);
+    if (e) return e;
+    PortEntry& p = reg.port(out);
+    p.flags |= static_cast<uint32_t>(mode) << kModeShift;
+    p.peer = f.ifindex;  // NIC ports have no peer: keep the ifindex there
+    return 0;
+}
+
+void nic_destroy(Registry& reg, uint32_t port) {
+    const uint32_t p[1] = {port};
+    reg.free_ports(p);
+}
+
+// ---------------------------------------------------------------------------
+// This process's sockets
+// ---------------------------------------------------------------------------
+
+struct QueueKey {
+    uint32_t port, gen, queue;
+    auto operator<=>(const QueueKey&) const = default;
+};
+
+// Open queues of this process, so that descriptors binding the same queue
+// share its socket.  Entries expire with their last holder.
+struct OpenQueues {
+    std::mutex mu;
+    std::map<QueueKey, std::weak_ptr<NicQueue>> by_key;
+};
+OpenQueues& open_queues() {
+    static auto* q = new OpenQueues();  // never destroyed: used from atexit handlers
+    return *q;
+}
+
+class NicBinding final : public LocalBinding {
+public:
+    NicBinding() : epfd_(::epoll_create1(EPOLL_CLOEXEC)) {}
+    ~NicBinding() override {
+        if (epfd_ >= 0) ::close(epfd_);
+    }
+    NicBinding(const NicBinding&) = delete;
+    NicBinding& operator=(const NicBinding&) = delete;
+
+    [[nodiscard]] int wait_fd() const override { return epfd_; }
+    [[nodiscard]] bool ok() const { return epfd_ >= 0; }
+    int watch(int fd) {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.fd = fd;
+        return ::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : errno;
+    }
+    NicQueue* queue(uint32_t i) const { return i < kMaxRings ? queues_[i].get() : nullptr; }
+    void set_queue(uint32_t i, std::shared_ptr<NicQueue> q) { queues_[i] = std::move(q); }
+
+private:
+    int epfd_;
+    std::array<std::shared_ptr<NicQueue>, kMaxRings> queues_{};
+};
+
+int nic_open_local(Registry& reg, uint32_t port, const RingSpan& rings, int fd,
+                   std::shared_ptr<LocalBinding>& out) {
+    PortEntry& p = reg.port(port);
+    auto b = std::make_shared<NicBinding>();
+    if (!b->ok()) return errno;
+    if (int e = b->watch(fd)) return e;  // wakeups from peers, as for every descriptor
+    const uint32_t first = std::min(rings.first[kTx], rings.first[kRx]);
+    const uint32_t last = std::max(rings.last[kTx], rings.last[kRx]);
+    const RegionEntry& re = reg.hdr().regions[p.region];
+    OpenQueues& oq = open_queues();
+    std::lock_guard lk(oq.mu);
+    for (uint32_t i = first; i < last && i < p.nrings[kRx]; i++) {
+        const bool bound = (i >= rings.first[kTx] && i < rings.last[kTx]) ||
+                           (i >= rings.first[kRx] && i < rings.last[kRx]);
+        if (!bound) continue;
+        const QueueKey key{port, p.gen, i};
+        std::shared_ptr<NicQueue> q;
+        if (auto it = oq.by_key.find(key); it != oq.by_key.end()) q = it->second.lock();
+        if (!q) {
+            nic::QueueSpec spec;
+            spec.ifname = p.name;
+            spec.ifindex = p.peer;
+            spec.queue = i;
+            spec.nqueues = p.nrings[kRx];
+            spec.region_slot = p.region;
+            spec.region_gen = re.gen;
+            spec.region = reg.region(p.region);
+            if (!spec.region) return ENOMEM;
+            spec.rx = &p.kring[kRx][i];
+            spec.rx_ring = spec.region->at<netmap_ring>(spec.rx->ring_ofs);
+            spec.tx_slots = p.nslots[kTx];
+            std::unique_ptr<NicQueue> made;
+            const int e = port_mode(p) == Mode::Native ? nic::open_xdp_queue(spec, made)
+                                                       : nic::open_packet_queue(spec, made);
+            if (e) return e;
+            q = std::shared_ptr<NicQueue>(std::move(made));
+            oq.by_key[key] = q;
+        }
+        if (int e = b->watch(q->fd())) return e;
+        b->set_queue(i, std::move(q));
+    }
+    for (auto it = oq.by_key.begin(); it != oq.by_key.end();)  // forget expired entries
+        it = it->second.expired() ? oq.by_key.erase(it) : std::next(it);
+    out = std::move(b);
+    return 0;
+}
+
+NicQueue* queue_of(SyncContext& cx, const KRing& k) {
+    auto* b = static_cast<NicBinding*>(cx.local);
+    return b ? b->queue(k.ring_id) : nullptr;
+}
+
+int nic_txsync(SyncContext& cx, KRing& k) {
+    NicQueue* q = queue_of(cx, k);
+    if (!q) return ENXIO;  // a descriptor adopted by a process without the socket
+    return q->txsync(cx.region, k, cx.region.at<netmap_ring>(k.ring_ofs));
+}
+
+int nic_rxsync(SyncContext& cx, KRing& k) {
+    NicQueue* q = queue_of(cx, k);
+    if (!q) return ENXIO;
+    return q->rxsync(cx.region, k, cx.region.at<netmap_ring>(k.ring_ofs));
+}
+
+}  // namespace
+
+extern const PortType nic_port_type = {
+    "nic", nic_match, nic_create, nic_destroy, nic_txsync, nic_rxsync, nic_open_local,
+};
+
+}  // namespace unetmap
