@@ -840,7 +840,9 @@ int create_persistent(Registry& reg, std::string_view name, const PortShape& sha
         return EEXIST;
     }
     const PortType* t = port_type_for(name);
-    if (t && t != &vale_port_type) return EINVAL;  // "null": another type's name
+    // "null": another type's name.  Plain names are also interface names
+    // (the NIC type's); an interface that exists is refused just below.
+    if (t && t != &vale_port_type && std::string_view(t->name) != "nic") return EINVAL;
     if (host_interface_exists(name)) return EEXIST;
     uint32_t port;
     if (int e = make_port(reg, name, shape, port)) return e;

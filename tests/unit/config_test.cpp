@@ -87,6 +87,18 @@ TEST(ConfigText, EveryParameterCommentsAndSpacing) {
     EXPECT_EQ(c.validate(), 0);
 }
 
+TEST(ConfigText, AdmodeChoosesHowNicsAreServed) {
+    RegionConfig c;
+    std::vector<std::string> diag;
+    c.apply_config_text("admode = 2\n", "t", diag);
+    EXPECT_TRUE(diag.empty()) << all(diag);
+    EXPECT_EQ(c.admode, 2u);
+    c.apply_config_text("admode = 3\n", "t", diag);  // 0 best, 1 native, 2 emulated: nothing else
+    ASSERT_EQ(diag.size(), 1u);
+    EXPECT_NE(diag[0].find("admode = '3': out of range"), std::string::npos) << diag[0];
+    EXPECT_EQ(c.admode, 2u);
+}
+
 TEST(ConfigText, LaterLineWins) {
     RegionConfig c;
     std::vector<std::string> diag;
@@ -99,11 +111,11 @@ TEST(ConfigText, UnknownKeysAreReportedAndIgnored) {
     RegionConfig c;
     const RegionConfig ref;
     std::vector<std::string> diag;
-    c.apply_config_text("bufnum = 7\nadmode = 1\nbuf_num = 1000\n", "my.conf", diag);
+    c.apply_config_text("bufnum = 7\nmitigate = 1\nbuf_num = 1000\n", "my.conf", diag);
     ASSERT_EQ(diag.size(), 2u) << all(diag);
     EXPECT_NE(diag[0].find("my.conf:1: unknown parameter 'bufnum'"), std::string::npos) << diag[0];
     // A netmap parameter that means nothing here is named as such.
-    EXPECT_NE(diag[1].find("my.conf:2: netmap parameter 'admode' has no effect"), std::string::npos)
+    EXPECT_NE(diag[1].find("my.conf:2: netmap parameter 'mitigate' has no effect"), std::string::npos)
         << diag[1];
     EXPECT_EQ(c.buf_num, 1000u);  // the good line still applies
     EXPECT_EQ(c.if_num, ref.if_num);
