@@ -1,0 +1,394 @@
+// NIC ports on a veth pair in two network namespaces of the test's own:
+// "netmap:<a>" in namespace A (where the test runs) and an ordinary
+// AF_PACKET socket on the peer <b> in namespace B.  Every test runs in both
+// modes, native (AF_XDP, admode 1) and emulated (AF_PACKET, admode 2).
+// Needs root (namespaces, XDP); skipped otherwise.  The namespaces and the
+// veth pair are deleted after each test.
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <map>
+
+#include "test_support.h"
+
+namespace {
+
+using nmtest::Port;
+
+constexpr uint16_t kEtherType = 0x88b5;  // IEEE local experimental: nothing else sends it
+
+int sh(const std::string& cmd) {
+    const int r = std::system((cmd + " >/dev/null 2>&1").c_str());
+    return WIFEXITED(r) ? WEXITSTATUS(r) : -1;
+}
+
+std::string sh_out(const std::string& cmd) {
+    std::string out;
+    if (FILE* f = ::popen(cmd.c_str(), "r")) {
+        char buf[512];
+        while (std::fgets(buf, sizeof buf, f)) out += buf;
+        ::pclose(f);
+    }
+    return out;
+}
+
+// A frame of ours: broadcast, our ethertype, a sequence number, a pattern.
+std::vector<uint8_t> make_frame(uint32_t seq, uint32_t len) {
+    std::vector<uint8_t> f(len);
+    std::memset(f.data(), 0xff, 6);
+    const uint8_t src[6] = {0x02, 0, 0, 0, 0, 0x01};
+    std::memcpy(f.data() + 6, src, 6);
+    f[12] = kEtherType >> 8;
+    f[13] = kEtherType & 0xff;
+    std::memcpy(f.data() + 14, &seq, 4);
+    for (uint32_t i = 18; i < len; i++) f[i] = static_cast<uint8_t>(seq * 7 + i);
+    return f;
+}
+
+// An IPv4/UDP frame whose source port varies: spreads over a multi-queue
+// veth's queues (the sender hashes flows to its transmit queue, which is
+// the receive queue on the other side).
+std::vector<uint8_t> make_udp_frame(uint32_t seq) {
+    std::vector<uint8_t> f(64, 0);
+    std::memset(f.data(), 0xff, 6);
+    f[6] = 0x02, f[11] = 0x02;
+    f[12] = 0x08, f[13] = 0x00;
+    uint8_t* ip = f.data() + 14;
+    ip[0] = 0x45, ip[3] = 50, ip[8] = 64, ip[9] = 17;
+    ip[12] = 10, ip[15] = 2, ip[16] = 10, ip[19] = 1;
+    uint8_t* udp = ip + 20;
+    udp[0] = static_cast<uint8_t>(0x80 + (seq >> 8)), udp[1] = static_cast<uint8_t>(seq);
+    udp[2] = 0x30, udp[3] = 0x39, udp[5] = 30;
+    std::memcpy(udp + 8, &seq, 4);
+    return f;
+}
+
+uint32_t frame_seq(const uint8_t* p) {
+    uint32_t s;
+    std::memcpy(&s, p + 14, 4);
+    return s;
+}
+
+class Nic : public ::testing::TestWithParam<int> {
+protected:
+    void SetUp() override {
+        if (::geteuid() != 0) GTEST_SKIP() << "needs root (network namespaces, XDP)";
+        if (sh("ip -V") != 0) GTEST_SKIP() << "needs iproute2";
+        const std::string id = std::to_string(::getpid());
+        ns_a_ = "unmnic" + id + "a", ns_b_ = "unmnic" + id + "b";
+        if_a_ = "nt" + id + "a", if_b_ = "nt" + id + "b";
+        ASSERT_EQ(sh("ip netns add " + ns_a_), 0);
+        ASSERT_EQ(sh("ip netns add " + ns_b_), 0);
+        made_ = true;
+        ASSERT_EQ(make_veth(1), 0);
+        orig_ns_ = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        ASSERT_GE(orig_ns_, 0);
+        ASSERT_EQ(enter(ns_a_), 0);
+        ::setenv("UNETMAP_ADMODE", std::to_string(GetParam()).c_str(), 1);
+    }
+
+    void TearDown() override {
+        peer_close();
+        if (orig_ns_ >= 0) {
+            ::setns(orig_ns_, CLONE_NEWNET);
+            ::close(orig_ns_);
+        }
+        if (made_) {
+            sh("ip netns del " + ns_a_);  // deletes the veth pair with it
+            sh("ip netns del " + ns_b_);
+        }
+        ::unsetenv("UNETMAP_ADMODE");
+    }
+
+    // A veth pair with `queues` queues, <a> in A and <b> in B, both up,
+    // without IPv6 (no router solicitations in the way).
+    int make_veth(int queues) {
+        const std::string q = " numtxqueues " + std::to_string(queues) + " numrxqueues " + std::to_string(queues);
+        int e = sh("ip link add " + if_a_ + q + " type veth peer name " + if_b_ + q);
+        e |= sh("ip link set " + if_a_ + " netns " + ns_a_);
+        e |= sh("ip link set " + if_b_ + " netns " + ns_b_);
+        for (const auto& [ns, ifn] : {std::pair{ns_a_, if_a_}, std::pair{ns_b_, if_b_}}) {
+            sh("ip netns exec " + ns + " sysctl -w net.ipv6.conf." + ifn + ".disable_ipv6=1");
+            e |= sh("ip -n " + ns + " link set " + ifn + " up");
+        }
+        return e;
+    }
+
+    int enter(const std::string& ns) {
+        const int fd = ::open(("/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return errno;
+        const int r = ::setns(fd, CLONE_NEWNET) == 0 ? 0 : errno;
+        ::close(fd);
+        return r;
+    }
+
+    // An AF_PACKET socket on <b>, made in B (a socket keeps its namespace).
+    void peer_open() {
+        ASSERT_EQ(enter(ns_b_), 0);
+        peer_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(kEtherType));
+        const int ifindex = static_cast<int>(if_nametoindex(if_b_.c_str()));
+        ASSERT_EQ(enter(ns_a_), 0);
+        ASSERT_GE(peer_, 0) << std::strerror(errno);
+        ASSERT_GT(ifindex, 0);
+        sockaddr_ll sll{};
+        sll.sll_family = AF_PACKET;
+        sll.sll_protocol = htons(kEtherType);
+        sll.sll_ifindex = ifindex;
+        ASSERT_EQ(::bind(peer_, reinterpret_cast<sockaddr*>(&sll), sizeof sll), 0);
+        const int big = 8 << 20;
+        ::setsockopt(peer_, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
+    }
+    void peer_close() {
+        if (peer_ >= 0) ::close(peer_);
+        peer_ = -1;
+    }
+    void peer_send(const std::vector<uint8_t>& f) {
+        ASSERT_EQ(::send(peer_, f.data(), f.size(), 0), static_cast<ssize_t>(f.size())) << std::strerror(errno);
+    }
+    // Frames of ours the peer received, waiting up to `ms` for `want` of them.
+    std::vector<std::vector<uint8_t>> peer_recv(size_t want, int ms) {
+        std::vector<std::vector<uint8_t>> out;
+        const double end = nmtest::now_s() + ms / 1000.0;
+        uint8_t buf[2048];
+        while (out.size() < want && nmtest::now_s() < end) {
+            pollfd p{peer_, POLLIN, 0};
+            if (::poll(&p, 1, 50) <= 0) continue;
+            const ssize_t n = ::recv(peer_, buf, sizeof buf, MSG_DONTWAIT);
+            if (n >= 14 && buf[12] == (kEtherType >> 8) && buf[13] == (kEtherType & 0xff))
+                out.emplace_back(buf, buf + n);
+        }
+        return out;
+    }
+
+    std::string a_link() { return sh_out("ip -d -n " + ns_a_ + " link show " + if_a_); }
+    bool xdp_attached() { return a_link().find("prog/xdp") != std::string::npos; }
+
+    // Receive up to `want` frames of ours on every bound RX ring of `p`.
+    std::vector<std::vector<uint8_t>> port_recv(Port& p, size_t want, int ms) {
+        std::vector<std::vector<uint8_t>> out;
+        const double end = nmtest::now_s() + ms / 1000.0;
+        while (out.size() < want && nmtest::now_s() < end) {
+            p.poll(POLLIN, 50);
+            for (uint32_t r = 0; r < p.nifp->ni_rx_rings; r++) {
+                netmap_ring* rx = p.rx(r);
+                if (!p.nifp->ring_ofs[p.nifp->ni_tx_rings + r]) continue;
+                while (rx->cur != rx->tail) {
+                    const netmap_slot& s = rx->slot[rx->cur];
+                    const auto* b = reinterpret_cast<const uint8_t*>(Port::buf(rx, s.buf_idx));
+                    if (s.len >= 14 && b[12] == (kEtherType >> 8) && b[13] == (kEtherType & 0xff))
+                        out.emplace_back(b, b + s.len);
+                    rx->head = rx->cur = nmtest::ring_next(rx, rx->cur);
+                }
+            }
+        }
+        return out;
+    }
+
+    std::string name(const std::string& suffix = "") { return "netmap:" + if_a_ + suffix; }
+
+    std::string ns_a_, ns_b_, if_a_, if_b_;
+    bool made_ = false;
+    int orig_ns_ = -1;
+    int peer_ = -1;
+};
+
+// Ports are opened with the kernel's name (libnetmap strips "netmap:").
+int open_nic(Port& p, const std::string& ifname, uint32_t mode = NR_REG_ALL_NIC, uint32_t ringid = 0) {
+    return p.open(ifname.c_str(), [&](nmreq_register& r) {
+        r.nr_mode = mode;
+        r.nr_ringid = ringid;
+    });
+}
+
+TEST_P(Nic, ReceivesWhatThePeerSendsByteForByte) {
+    Port p;
+    ASSERT_EQ(open_nic(p, if_a_), 0);
+    EXPECT_EQ(p.nifp->ni_rx_rings, 1u);
+    if (GetParam() == 1) EXPECT_TRUE(xdp_attached()) << a_link();
+    else EXPECT_FALSE(xdp_attached()) << a_link();
+    peer_open();
+    std::vector<std::vector<uint8_t>> sent;
+    for (uint32_t i = 0; i < 200; i++) {
+        sent.push_back(make_frame(i, 60 + (i * 37) % 1440));  // 60 .. 1499 bytes
+        peer_send(sent.back());
+    }
+    const auto got = port_recv(p, sent.size(), 5000);
+    ASSERT_EQ(got.size(), sent.size());
+    for (size_t i = 0; i < sent.size(); i++) EXPECT_EQ(got[i], sent[i]) << "frame " << i;
+    p.close();
+    EXPECT_FALSE(xdp_attached()) << "the XDP program must go with the last descriptor";
+}
+
+TEST_P(Nic, TransmitsFramesThePeerReceives) {
+    Port p;
+    ASSERT_EQ(open_nic(p, if_a_), 0);
+    peer_open();
+    netmap_ring* tx = p.tx(0);
+    std::vector<std::vector<uint8_t>> sent;
+    for (uint32_t batch = 0; batch < 20; batch++) {
+        for (uint32_t i = 0; i < 50; i++) {
+            const uint32_t seq = batch * 50 + i;
+            auto f = make_frame(seq, 60 + (seq * 13) % 1400);
+            ASSERT_NE(tx->cur, tx->tail) << "no room on the TX ring";
+            netmap_slot& s = tx->slot[tx->cur];
+            std::memcpy(Port::buf(tx, s.buf_idx), f.data(), f.size());
+            s.len = static_cast<uint16_t>(f.size());
+            tx->head = tx->cur = nmtest::ring_next(tx, tx->cur);
+            sent.push_back(std::move(f));
+        }
+        ASSERT_EQ(p.txsync(), 0);
+        // Drain as we go: the peer's socket buffer is finite.
+        auto got = peer_recv(50, 3000);
+        ASSERT_EQ(got.size(), 50u) << "batch " << batch;
+        for (size_t i = 0; i < got.size(); i++) EXPECT_EQ(got[i], sent[batch * 50 + i]);
+    }
+    // Completed: the whole ring is the user's again.
+    for (int i = 0; i < 100 && nmtest::ring_space(tx) < tx->num_slots - 1; i++) {
+        p.txsync();
+        usleep(1000);
+    }
+    EXPECT_EQ(nmtest::ring_space(tx), tx->num_slots - 1);
+}
+
+TEST_P(Nic, PollWakesOnAFrameFromThePeer) {
+    Port p;
+    ASSERT_EQ(open_nic(p, if_a_), 0);
+    peer_open();
+    std::atomic<bool> go{false};
+    std::thread t([&] {
+        while (!go) usleep(1000);
+        usleep(100000);  // the main thread is asleep in poll by now
+        peer_send(make_frame(7, 100));
+    });
+    go = true;
+    const double t0 = nmtest::now_s();
+    const int r = p.poll(POLLIN, 5000);
+    const double waited = nmtest::now_s() - t0;
+    t.join();
+    ASSERT_EQ(r, 1);
+    EXPECT_LT(waited, 4.0) << "woken by the frame, not by the timeout";
+    const auto got = port_recv(p, 1, 1000);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(frame_seq(got[0].data()), 7u);
+}
+
+TEST_P(Nic, BadRequestsLeaveTheInterfaceAsItWas) {
+    const std::string before = a_link();
+    Port p;
+    EXPECT_EQ(open_nic(p, "nosuch0"), ENXIO);
+    EXPECT_EQ(open_nic(p, if_a_, NR_REG_ONE_NIC, 5), EINVAL);  // one queue only
+    EXPECT_EQ(open_nic(p, if_a_, NR_REG_SW), EINVAL);          // "^": no host rings
+    ASSERT_EQ(sh("ip -n " + ns_a_ + " link set " + if_a_ + " down"), 0);
+    const std::string down = a_link();
+    EXPECT_EQ(open_nic(p, if_a_), ENETDOWN);
+    EXPECT_EQ(a_link(), down);
+    ASSERT_EQ(sh("ip -n " + ns_a_ + " link set " + if_a_ + " up"), 0);
+    EXPECT_FALSE(xdp_attached());
+    EXPECT_TRUE(nmtest::NoRegionNoBinding());
+    (void)before;
+}
+
+TEST_P(Nic, KilledOwnerLeavesTheInterfaceUsable) {
+    int ready[2];
+    ASSERT_EQ(::pipe(ready), 0);
+    const pid_t child = ::fork();
+    if (child == 0) {
+        Port p;
+        char c = open_nic(p, if_a_) == 0 ? 'y' : 'n';
+        (void)!::write(ready[1], &c, 1);
+        ::pause();
+        _exit(0);
+    }
+    char c = 0;
+    ASSERT_EQ(::read(ready[0], &c, 1), 1);
+    ::close(ready[0]);
+    ::close(ready[1]);
+    ASSERT_EQ(c, 'y');
+    if (GetParam() == 1) {
+        EXPECT_TRUE(xdp_attached());
+        Port busy;
+        EXPECT_EQ(open_nic(busy, if_a_), EBUSY) << "one process at a time serves a NIC natively";
+    }
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    EXPECT_FALSE(xdp_attached()) << a_link();
+    // And it works again, for us.
+    Port p;
+    ASSERT_EQ(open_nic(p, if_a_), 0);
+    peer_open();
+    peer_send(make_frame(1, 80));
+    EXPECT_EQ(port_recv(p, 1, 3000).size(), 1u);
+}
+
+TEST_P(Nic, EveryQueueIsARingPair) {
+    if (GetParam() == 2) GTEST_SKIP() << "emulated mode has one ring pair";
+    // Rebuild the pair with 4 queues.
+    ASSERT_EQ(sh("ip -n " + ns_a_ + " link del " + if_a_), 0);
+    ASSERT_EQ(make_veth(4), 0);
+    Port all;
+    ASSERT_EQ(open_nic(all, if_a_), 0);
+    EXPECT_EQ(all.nifp->ni_rx_rings, 4u);
+    EXPECT_EQ(all.nifp->ni_tx_rings, 4u);
+    all.close();
+
+    // One thread per queue, each with its own descriptor (-N).
+    constexpr uint32_t kFrames = 400;
+    std::atomic<uint32_t> total{0};
+    std::atomic<int> ready{0}, opened_ok{0};
+    std::atomic<bool> stop{false};
+    uint32_t per_queue[4] = {};
+    std::vector<std::thread> th;
+    for (uint32_t q = 0; q < 4; q++)
+        th.emplace_back([&, q] {
+            Port p;
+            const bool ok = open_nic(p, if_a_, NR_REG_ONE_NIC, q) == 0;
+            opened_ok += ok;
+            ready++;
+            if (!ok) return;
+            netmap_ring* rx = p.rx(q);
+            while (!stop) {
+                p.poll(POLLIN, 20);
+                while (rx->cur != rx->tail) {
+                    per_queue[q]++;
+                    total++;
+                    rx->head = rx->cur = nmtest::ring_next(rx, rx->cur);
+                }
+            }
+        });
+    while (ready < 4) usleep(1000);
+    ASSERT_EQ(opened_ok.load(), 4);
+    // The peer sends IPv4/UDP (not our ethertype): open a socket for that.
+    ASSERT_EQ(enter(ns_b_), 0);
+    const int s = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+    sockaddr_ll sll{};
+    sll.sll_family = AF_PACKET;
+    sll.sll_ifindex = static_cast<int>(if_nametoindex(if_b_.c_str()));
+    ASSERT_EQ(enter(ns_a_), 0);
+    ASSERT_GE(s, 0);
+    for (uint32_t i = 0; i < kFrames; i++) {
+        const auto f = make_udp_frame(i);
+        ASSERT_EQ(::sendto(s, f.data(), f.size(), 0, reinterpret_cast<sockaddr*>(&sll), sizeof sll),
+                  static_cast<ssize_t>(f.size()));
+    }
+    ::close(s);
+    for (int i = 0; i < 300 && total < kFrames; i++) usleep(10000);
+    stop = true;
+    for (auto& t : th) t.join();
+    EXPECT_EQ(total.load(), kFrames);
+    int used = 0;
+    for (uint32_t q = 0; q < 4; q++) used += per_queue[q] > 0;
+    EXPECT_GE(used, 2) << "flows should spread over the queues: " << per_queue[0] << " " << per_queue[1] << " "
+                       << per_queue[2] << " " << per_queue[3];
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, Nic, ::testing::Values(1, 2),
+                         [](const ::testing::TestParamInfo<int>& i) {
+                             return i.param == 1 ? std::string("Native") : std::string("Emulated");
+                         });
+
+}  // namespace
