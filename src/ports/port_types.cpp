@@ -13,6 +13,7 @@ namespace unetmap {
 extern const PortType pipe_port_type;
 extern const PortType null_port_type;
 extern const PortType vale_port_type;
+extern const PortType monitor_port_type;
 
 std::span<const PortType* const> port_types() {
     // Pipes first: "vale0:x{1" and "null:a{2" are pipes of those parents.
@@ -35,6 +36,8 @@ const PortType& port_type_of(const PortEntry& p) {
             return pipe_port_type;
         case PortKind::Vale:
             return vale_port_type;
+        case PortKind::Monitor:  // created by REGISTER with NR_MONITOR_*, never by name
+            return monitor_port_type;
         default:
             return null_port_type;
     }
