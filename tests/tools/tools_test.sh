@@ -42,6 +42,22 @@ tx_rx_vale)
     awk '/^Received/ { r = $2 / $(NF-1); print r; exit !(r > 90000 && r < 110000) }' "$out/rx" >"$out/rate" \
         || fail "rate $(cat "$out/rate") pps not within 10% of 100000"
     ;;
+monitor_vale)
+    # a copy monitor of valeM:a ("/rt") counts what another pkt-gen sends
+    # through it; it opens while the sender waits (-w 1): a monitor needs
+    # its port to be open already.
+    bg rx "$PKTGEN" -i 'valeM:b' -f rx -n 20000
+    bg tx "$PKTGEN" -i 'valeM:a' -f tx -n 20000 -l 60 -w 1 -R 100k -b 16
+    waitline tx 'Sending on'
+    bg mon "$PKTGEN" -i 'valeM:a/rt' -f rx -n 20000
+    waitfor tx; waitfor rx; waitfor mon
+    grepq '^Sent 20000 packets 1200000 bytes' tx
+    grepq '^Received 20000 packets 1200000 bytes' rx
+    grepq '^Received 20000 packets 1200000 bytes' mon
+    # a monitor of a port nobody has open is refused
+    sh "$BOUNDED" "$T" "$PKTGEN" -i 'valeM:zz/r' -f rx -n 1 >"$out/mon2" 2>&1 && fail "monitor of a missing port opened"
+    grepq "No such device or address" mon2
+    ;;
 multi_slot)
     # -F: 5000-byte frames in 3 slots (1666 + 1666 + 1668) of 2048-byte buffers
     bg rx "$PKTGEN" -i 'm}0' -f rx -n 1000
