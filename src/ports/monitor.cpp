@@ -9,8 +9,10 @@
 // mode and ring id select rings as for P: monitor RX ring i, if bound,
 // watches P's TX ring i (with /t) and P's RX ring i (with /r), so with /rt
 // both directions of ring i arrive in one ring, each packet where its
-// sync put it.  P must exist (ENXIO otherwise) and be bound by a
-// descriptor (EINVAL otherwise, netmap's "not in netmap mode").  A monitor
+// sync put it.  P is found by its own name or, for a persistent VALE port
+// attached to a switch, as "valeS:P".  P must exist (ENXIO otherwise) and
+// be bound by a descriptor (EINVAL otherwise, netmap's "not in netmap
+// mode"); monitors never create ports.  A monitor
 // holds a reference on P: P stays, rings and all, until its last monitor
 // is gone, and a new open of P finds it again.
 //
@@ -337,6 +339,29 @@ extern const PortType monitor_port_type = {
 // Control plane
 // ---------------------------------------------------------------------------
 
+namespace {
+
+// The port a name designates: its own name, or "valeS:P" for a port
+// attached to switch S under another name (a persistent VALE port "P").
+uint32_t find_watched(Registry& reg, std::string_view name) {
+    const uint32_t p = reg.find_port(name);
+    if (p != kNone) return p;
+    std::string_view sw_name, port_name;
+    if (vale::split_name(name, sw_name, port_name)) return kNone;
+    const uint32_t sw = vale::find_switch(reg, sw_name);
+    const uint32_t m = sw == kNone ? kNone : vale::find_member(reg, sw, name);
+    if (m == kNone) return kNone;
+    const vale::Member& mb = vale::area(reg).sw[sw].members[m];
+    const uint64_t ident = mb.ident.load(std::memory_order_relaxed);
+    const uint32_t port = static_cast<uint32_t>(ident);
+    if (mb.kind != vale::kMemberVale || port >= kMaxPorts || !reg.port(port).in_use ||
+        reg.port(port).gen != static_cast<uint32_t>(ident >> 32))
+        return kNone;
+    return port;
+}
+
+}  // namespace
+
 void monitor_port_init(PortEntry& p) {
     p.nmonitors.store(0, std::memory_order_relaxed);
     for (auto& e : p.monitors) e.store(0, std::memory_order_relaxed);
@@ -348,7 +373,7 @@ void monitor_port_init(PortEntry& p) {
 int monitor_create(Registry& reg, std::string_view name, uint64_t flags, const PortShape& shape,
                    uint32_t& out) {
     if (flags & NR_ZCOPY_MON) return EOPNOTSUPP;  // see the top of this file
-    const uint32_t parent = reg.find_port(name);
+    const uint32_t parent = find_watched(reg, name);
     if (parent == kNone) return ENXIO;
     PortEntry& pp = reg.port(parent);
     if (pp.kind == PortKind::Monitor) return EINVAL;

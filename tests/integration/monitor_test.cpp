@@ -504,3 +504,33 @@ TEST_F(Monitor, TxChainConsumedBeforeItsEndIsOneDrop) {
     EXPECT_EQ(st[0].rx_packets, 7u);
     EXPECT_EQ(st[0].rx_drops, 1u);
 }
+
+// A persistent VALE port attached to a switch is monitored under its
+// switch name too ("vale4:v0").
+TEST_F(Monitor, PersistentValePortBySwitchName) {
+    auto ctl = [](const char* name, uint16_t type, void* body) {
+        nmreq_header h = nmtest::make_header(name, type, body);
+        const int fd = ::open("/dev/netmap", O_RDWR);
+        const int e = nmtest::xioctl(fd, NIOCCTRL, &h);
+        ::close(fd);
+        return e;
+    };
+    nmreq_vale_newif nb{};
+    ASSERT_EQ(ctl("v0", NETMAP_REQ_VALE_NEWIF, &nb), 0);
+    nmreq_vale_attach ab{};
+    ab.reg.nr_mode = NR_REG_ALL_NIC;
+    ASSERT_EQ(ctl("vale4:v0", NETMAP_REQ_VALE_ATTACH, &ab), 0);
+    {
+        Port a, b, m;
+        ASSERT_EQ(a.open("vale4:v0"), 0);
+        ASSERT_EQ(b.open("vale4:b"), 0);
+        ASSERT_EQ(open_monitor(m, "vale4:v0", NR_MONITOR_TX), 0);
+        ASSERT_EQ(send(a, frames(4, 0, 12)), 0);
+        EXPECT_EQ(recv_n(b, 12).size(), 12u);
+        EXPECT_EQ(recv_n(m, 12), frames(4, 0, 12));
+        EXPECT_EQ(monitor_stats("vale4:v0").size(), 1u);  // named as it was asked for
+    }
+    nmreq_vale_detach db{};
+    EXPECT_EQ(ctl("vale4:v0", NETMAP_REQ_VALE_DETACH, &db), 0);
+    EXPECT_EQ(ctl("v0", NETMAP_REQ_VALE_DELIF, nullptr), 0);
+}
