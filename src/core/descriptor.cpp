@@ -16,6 +16,7 @@
 
 #include "core/port_type.h"
 #include "core/syscalls.h"
+#include "ports/monitor.h"
 
 namespace unetmap {
 
@@ -103,6 +104,10 @@ int Descriptor::sync_ring(uint32_t dir, uint32_t i) {
     const PortType& type = port_type_of(*port_);
     int err = 0;
     const uint32_t head = dir == kTx ? txsync_prologue(k, ring) : rxsync_prologue(k, ring);
+    // Copy monitors (src/ports/monitor.h): one relaxed load when there are none.
+    const bool monitored = port_->nmonitors.load(std::memory_order_relaxed) != 0;
+    MonitorTap tap;
+    if (monitored) monitor_before_sync(cx, k, head, tap);
     if (head >= k.num_slots) {
         err = EINVAL;
     } else if ((dir == kTx ? type.txsync(cx, k) : type.rxsync(cx, k)) != 0) {
@@ -118,6 +123,7 @@ int Descriptor::sync_ring(uint32_t dir, uint32_t i) {
         }
     }
     if (err) ring_reinit(k, ring, region_->buf_total(), region_->buf_size());
+    if (monitored) monitor_after_sync(cx, k, tap, err == 0);
     ring_put(k);
     return err;
 }

@@ -70,6 +70,11 @@ struct alignas(64) KRing {
     uint32_t users;          // bindings that include this ring (control lock)
     uint32_t rhead, rcur, rtail;
     std::atomic<uint32_t> hwcur;  // RX: read by the feeder to know what was freed
+    // Monitor hook state (src/ports/monitor.cpp), valid while mon_epoch
+    // equals the port's: TX, slots after hwcur already copied; RX, slots
+    // before rtail not copied yet (an incomplete chain); mon_skip, the start
+    // of a chain was lost and its other fragments are dropped.
+    uint32_t mon_epoch, mon_held, mon_skip;
 
     // --- written by the feeder (RX) or by the owner (TX) ---------------------
     alignas(64) std::atomic<uint32_t> hwtail;

@@ -20,6 +20,7 @@
 
 #include "core/port_type.h"
 #include "core/syscalls.h"
+#include "ports/monitor.h"
 
 namespace unetmap {
 
@@ -225,6 +226,7 @@ void Registry::repair() {
                 if (e.flags & NR_EXCLUSIVE) p.kring[d][i].flags |= KRing::kExclusive;
             }
     }
+    monitor_repair(*this, port_refs);  // monitors hold a reference on what they watch
     for (uint32_t i = 0; i < kMaxPorts; i++) {
         PortEntry& p = hdr_->ports[i];
         if (!p.in_use) continue;
@@ -356,6 +358,7 @@ int Registry::new_port(std::string_view name, PortKind kind, uint32_t region_slo
     p.peer = kNone;
     p.nlisteners = 0;
     p.sleepers.store(0);
+    monitor_port_init(p);
     for (uint32_t d = 0; d < 2; d++) {
         p.nrings[d] = nrings[d];
         p.nhost[d] = 0;

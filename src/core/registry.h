@@ -56,7 +56,7 @@ struct RegionEntry {
     uint64_t memsize;
 };
 
-enum class PortKind : uint16_t { Free = 0, Null, PipeMaster, PipeSlave, Vale, Nic };
+enum class PortKind : uint16_t { Free = 0, Null, PipeMaster, PipeSlave, Vale, Nic, Monitor };
 
 struct BindingEntry {
     uint32_t in_use;
@@ -89,6 +89,16 @@ struct PortEntry {
     uint32_t nlisteners;
     uint32_t listeners[kMaxListeners];  // binding slots registered here
     std::atomic<uint32_t> sleepers;     // armed bindings (fast "anyone asleep?" check)
+    // --- monitors (src/ports/monitor.h) ---------------------------------------
+    // On a monitored port: the copy monitors its syncs feed.  On a monitor
+    // port: the port it watches and which of that port's rings.
+    static constexpr uint32_t kMaxMonitors = 8;
+    std::atomic<uint32_t> nmonitors;               // nonzero: syncs run the monitor hook
+    std::atomic<uint32_t> mon_epoch;               // new value whenever nmonitors leaves 0
+    std::atomic<uint64_t> monitors[kMaxMonitors];  // (gen << 32) | monitor port slot; 0 = free
+    uint32_t mon_parent;                           // monitor port: the monitored port, else kNone
+    std::atomic<uint32_t> mon_watch[2];            // monitor port: bit i = parent's ring i, per direction
+    // ---------------------------------------------------------------------------
     KRing kring[2][kMaxRingsAll];
 
     [[nodiscard]] uint32_t total_rings(uint32_t d) const { return nrings[d] + nhost[d]; }

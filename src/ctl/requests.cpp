@@ -19,6 +19,7 @@
 #include "core/registry.h"
 #include "ctl/copyio.h"
 #include "ctl/portname.h"
+#include "ports/monitor.h"
 
 namespace unetmap {
 
@@ -161,7 +162,6 @@ int do_register(Descriptor& d, std::string_view name_in, nmreq_register& r, Opti
     const uint64_t flags = r.nr_flags;
     if (flags & ~kKnownRegFlags) return EINVAL;
     if ((flags & NR_TX_RINGS_ONLY) && (flags & NR_RX_RINGS_ONLY)) return EINVAL;
-    if (flags & (NR_MONITOR_TX | NR_MONITOR_RX | NR_ZCOPY_MON)) return EOPNOTSUPP;  // monitors: not yet
     if (flags & NR_ACCEPT_VNET_HDR) return EOPNOTSUPP;
     if (r.nr_tx_rings > kMaxRings || r.nr_rx_rings > kMaxRings) return EINVAL;
     if (int e = reject_unsupported(opts)) return e;
@@ -176,7 +176,10 @@ int do_register(Descriptor& d, std::string_view name_in, nmreq_register& r, Opti
     const PortShape shape{r.nr_tx_rings, r.nr_rx_rings, r.nr_tx_slots, r.nr_rx_slots,
                           r.nr_host_tx_rings, r.nr_host_rx_rings, r.nr_mem_id};
     uint32_t port;
-    if (int e = get_port(reg, name, shape, port)) return e;
+    // A monitor registers a port of its own that watches `name` (src/ports/monitor.h).
+    const bool monitor = flags & (NR_MONITOR_TX | NR_MONITOR_RX | NR_ZCOPY_MON);
+    if (int e = monitor ? monitor_create(reg, name, flags, shape, port) : get_port(reg, name, shape, port))
+        return e;
     PortEntry& p = reg.port(port);
     // From here on, failures drop the port reference (destroying a port
     // created by this very request).
@@ -260,6 +263,7 @@ int do_register(Descriptor& d, std::string_view name_in, nmreq_register& r, Opti
     e.in_use = 1;
     __atomic_store_n(&p.listeners[p.nlisteners], b, __ATOMIC_RELAXED);
     __atomic_store_n(&p.nlisteners, p.nlisteners + 1, __ATOMIC_RELEASE);
+    if (monitor) monitor_activate(reg, port, flags, rr.first[kRx], rr.last[kRx]);
 
     r.nr_offset = nifp_ofs;
     r.nr_memsize = region->memsize();

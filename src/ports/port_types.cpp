@@ -14,6 +14,7 @@ extern const PortType pipe_port_type;
 extern const PortType null_port_type;
 extern const PortType vale_port_type;
 extern const PortType nic_port_type;
+extern const PortType monitor_port_type;
 
 std::span<const PortType* const> port_types() {
     // Pipes first: "vale0:x{1" and "null:a{2" are pipes of those parents.
@@ -39,6 +40,8 @@ const PortType& port_type_of(const PortEntry& p) {
             return vale_port_type;
         case PortKind::Nic:
             return nic_port_type;
+        case PortKind::Monitor:  // created by REGISTER with NR_MONITOR_*, never by name
+            return monitor_port_type;
         default:
             return null_port_type;
     }

@@ -276,6 +276,11 @@ void remove_member(Registry& reg, uint32_t sw, uint32_t m) {
 
 }  // namespace
 
+int private_region(Registry& reg, const uint32_t nrings[2], const uint32_t nslots[2], uint32_t& slot) {
+    const Shape sh{{nrings[kTx], nrings[kRx]}, {nslots[kTx], nslots[kRx]}};
+    return new_private_region(reg, sh, slot);
+}
+
 // Drop members whose port is gone or is no longer the one attached (a
 // process that died holding the control lock in the middle of a VALE
 // operation, or Registry::repair destroying a port), and port records that

@@ -112,6 +112,9 @@ uint32_t find_switch(Registry& reg, std::string_view sw_name);
 uint32_t find_member(Registry& reg, uint32_t sw, std::string_view full_name);
 /// Split "valeS:P" into "valeS" and "P".  EINVAL if malformed.
 int split_name(std::string_view name, std::string_view& sw, std::string_view& port);
+/// Create a region of its own (fresh mem_id >= 2, one reference) sized for
+/// a port of this shape, as every VALE port gets; monitors use it too.
+int private_region(Registry& reg, const uint32_t nrings[2], const uint32_t nslots[2], uint32_t& slot);
 /// Is `name` acceptable for a persistent port (NETMAP_REQ_VALE_NEWIF)?
 bool persistent_name_ok(std::string_view name);
 

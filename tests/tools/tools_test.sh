@@ -42,6 +42,24 @@ tx_rx_vale)
     awk '/^Received/ { r = $2 / $(NF-1); print r; exit !(r > 90000 && r < 110000) }' "$out/rx" >"$out/rate" \
         || fail "rate $(cat "$out/rate") pps not within 10% of 100000"
     ;;
+monitor_vale)
+    # a copy monitor of valeM:a ("/rt") counts what another pkt-gen sends
+    # through it; it opens while the sender waits (-w 2): a monitor needs
+    # its port to be open already.  A monitor that falls behind loses
+    # frames: a 4096-slot ring and 10k pps leave it 400 ms of slack.
+    bg rx "$PKTGEN" -i 'valeM:b' -f rx -n 10000 -C 4096,4096
+    bg tx "$PKTGEN" -i 'valeM:a' -f tx -n 10000 -l 60 -w 2 -R 10k -b 16
+    waitline tx 'Sending on'
+    bg mon "$PKTGEN" -i 'valeM:a/rt' -f rx -n 10000 -C 4096,4096
+    waitline mon 'Receiving from'
+    waitfor tx; waitfor rx; waitfor mon
+    grepq '^Sent 10000 packets 600000 bytes' tx
+    grepq '^Received 10000 packets 600000 bytes' rx
+    grepq '^Received 10000 packets 600000 bytes' mon
+    # a monitor of a port nobody has open is refused
+    sh "$BOUNDED" "$T" "$PKTGEN" -i 'valeM:zz/r' -f rx -n 1 >"$out/mon2" 2>&1 && fail "monitor of a missing port opened"
+    grepq "No such device or address" mon2
+    ;;
 multi_slot)
     # -F: 5000-byte frames in 3 slots (1666 + 1666 + 1668) of 2048-byte buffers
     bg rx "$PKTGEN" -i 'm}0' -f rx -n 1000
