@@ -186,10 +186,12 @@ static int build_rows(const struct sample *cur, const struct sample *prev, struc
 			if (strcmp(rows[j].sw, m->sw) == 0)
 				s = &rows[j];
 		if (s == NULL) {
+			char sw[sizeof m->sw]; /* rows[n] is never *m, but the compiler cannot tell */
+			memcpy(sw, m->sw, sizeof sw);
 			s = &rows[n++];
 			memset(s, 0, sizeof *s);
-			snprintf(s->name, sizeof s->name, "%s", m->sw);
-			snprintf(s->sw, sizeof s->sw, "%s", m->sw);
+			snprintf(s->name, sizeof s->name, "%s", sw);
+			snprintf(s->sw, sizeof s->sw, "%s", sw);
 			s->type = "switch";
 			s->tx.pps = s->tx.bps = s->rx.pps = s->rx.bps = dt > 0 ? 0 : NAN;
 		}
