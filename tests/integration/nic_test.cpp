@@ -386,6 +386,19 @@ TEST_P(Nic, EveryQueueIsARingPair) {
                        << per_queue[2] << " " << per_queue[3];
 }
 
+TEST_P(Nic, MonitorSeesWhatTheNicReceives) {
+    Port p, mon;
+    ASSERT_EQ(open_nic(p, if_a_), 0);
+    ASSERT_EQ(mon.open(if_a_.c_str(), [](nmreq_register& r) { r.nr_flags = NR_MONITOR_RX; }), 0);
+    peer_open();
+    for (uint32_t i = 0; i < 20; i++) peer_send(make_frame(i, 64 + i));
+    const auto got = port_recv(p, 20, 3000);
+    ASSERT_EQ(got.size(), 20u);
+    const auto copies = port_recv(mon, 20, 3000);
+    ASSERT_EQ(copies.size(), 20u);
+    for (size_t i = 0; i < copies.size(); i++) EXPECT_EQ(copies[i], got[i]) << "copy " << i;
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, Nic, ::testing::Values(1, 2),
                          [](const ::testing::TestParamInfo<int>& i) {
                              return i.param == 1 ? std::string("Native") : std::string("Emulated");
