@@ -13,8 +13,9 @@ if(TARGET unetmap-pcap AND TARGET nmreplay AND TARGET pkt-gen)
   # The tcpdump cases preload the shim into Debian's tcpdump.  In a
   # sanitizer build the shim needs the ASan/UBSan runtimes loaded first,
   # which an uninstrumented tcpdump does not have (ASan refuses to start
-  # unless it comes first in the library list), so they run in the other
-  # builds only.  tcpdump itself is needed (scripts/debian-packages.txt).
+  # unless it comes first in the library list; preloading the runtimes
+  # ahead of the shim left tcpdump hanging when we tried), so they run in
+  # the other builds only.  tcpdump itself is needed (scripts/debian-packages.txt).
   find_program(TCPDUMP tcpdump PATHS /usr/sbin /usr/bin)
   if(TCPDUMP AND NOT UNETMAP_SANITIZE AND NOT UNETMAP_TSAN)
     list(APPEND pcap_cases tcpdump_capture tcpdump_filter tcpdump_replay tcpdump_lo tcpdump_errors)
