@@ -33,6 +33,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <dirent.h>
 #include <linux/ethtool.h>
 #include <linux/sockios.h>
 #include <map>
@@ -41,6 +42,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
@@ -115,7 +117,36 @@ bool nic_match(std::string_view name) {
            name != "null";
 }
 
+// UNETMAP_NIC_NETNS_ONLY=1 (set by our tests, fuzzers and benchmarks):
+// NIC ports only inside a named network namespace (`ip netns add`, which
+// pins it at /run/netns/NAME), so that nothing they do can reach the
+// machine's own interfaces.  (/proc/1/ns/net, the obvious reference, may
+// be unreadable even to root in a sandbox.)
+bool nic_allowed_here() {
+    const char* v = std::getenv("UNETMAP_NIC_NETNS_ONLY");
+    if (!v || !*v || std::strcmp(v, "0") == 0) return true;
+    struct stat mine{};
+    if (::stat("/proc/thread-self/ns/net", &mine) != 0) return false;
+    DIR* d = ::opendir("/run/netns");
+    if (!d) return false;
+    bool named = false;
+    while (const dirent* e = ::readdir(d)) {
+        struct stat ns{};
+        const std::string path = std::string("/run/netns/") + e->d_name;
+        if (e->d_name[0] != '.' && ::stat(path.c_str(), &ns) == 0 && ns.st_ino == mine.st_ino &&
+            ns.st_dev == mine.st_dev)
+            named = true;
+    }
+    ::closedir(d);
+    return named;
+}
+
 int nic_create(Registry& reg, std::string_view name, const PortShape& shape, uint32_t& out) {
+    if (!nic_allowed_here()) {
+        std::fprintf(stderr, "unetmap: NIC port '%.*s' refused: UNETMAP_NIC_NETNS_ONLY is set and this is "
+                             "not a namespace of /run/netns\n", static_cast<int>(name.size()), name.data());
+        return EPERM;
+    }
     nic::Facts f;
     if (int e = nic::read_facts(name, f)) return e;
     if (!f.up) return ENETDOWN;

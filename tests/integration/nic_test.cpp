@@ -399,6 +399,17 @@ TEST_P(Nic, MonitorSeesWhatTheNicReceives) {
     for (size_t i = 0; i < copies.size(); i++) EXPECT_EQ(copies[i], got[i]) << "copy " << i;
 }
 
+// The tests' safety net: with UNETMAP_NIC_NETNS_ONLY=1 (test_main sets
+// it) no NIC of the machine's own namespace can be opened, whatever name
+// a test or a fuzzer comes up with.
+TEST(NicGuard, RefusedInTheMachinesOwnNamespace) {
+    if (::geteuid() != 0) GTEST_SKIP() << "without root every NIC is refused anyway";
+    ASSERT_STREQ(std::getenv("UNETMAP_NIC_NETNS_ONLY"), "1");
+    Port p;
+    EXPECT_EQ(open_nic(p, "lo"), EPERM);
+    EXPECT_TRUE(nmtest::NoRegionNoBinding());
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, Nic, ::testing::Values(1, 2),
                          [](const ::testing::TestParamInfo<int>& i) {
                              return i.param == 1 ? std::string("Native") : std::string("Emulated");

@@ -11,6 +11,8 @@ testlib_setup() {
     dir=$(mktemp -d "/dev/shm/unetmap-$1.XXXXXX") || exit 2
     out=$(mktemp -d "/tmp/unetmap-$1-out.XXXXXX") || exit 2
     export UNETMAP_DIR=$dir
+    # NIC ports only in namespaces the test made, never the machine's own
+    export UNETMAP_NIC_NETNS_ONLY=1
     pids=""
     trap testlib_cleanup EXIT
     trap 'exit 1' INT TERM

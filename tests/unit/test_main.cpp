@@ -44,6 +44,9 @@ int main(int argc, char** argv) {
             return 2;
         }
         ::setenv("UNETMAP_DIR", tmpl, 1);
+        // Tests never open the machine's own interfaces: NIC ports only in
+        // network namespaces the tests made (src/ports/nic.cpp).
+        ::setenv("UNETMAP_NIC_NETNS_ONLY", "1", 1);
         g_main_pid = ::getpid();
 #ifdef __SANITIZE_ADDRESS__
         // Leave SIGSEGV & co. to AddressSanitizer, which reports them.
