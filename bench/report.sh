@@ -36,6 +36,15 @@ bridge60=$(value 2-vale 'Linux bridge' 60 "Mpps delivered")
 cyc_pipe_256=$(value 4-cycles 'netmap pipe sender' 256 cycles/pkt)
 read -r cyc_pipe_best cyc_pipe_best_b <<<"$(awk -F, 'NR > 1 && $1 == "4-cycles" && $2 ~ /netmap pipe sender/ && $5 != "" && (b == "" || $5 + 0 < b + 0) {b = $5; x = $3} END {if (b != "") print b, x}' "$csv")"
 cyc_vale_256=$(value 4-cycles 'VALE 2 ports sender' 256 cycles/pkt)
+# 6-nic (bench/nic_veth.sh): TX rows are peer-counted, RX rows received
+nic() { value 6-nic "$1" 60 "$2"; }
+nat_tx=$(nic 'unetmap native TX' 'Mpps peer-counted') emu_tx=$(nic 'unetmap emulated TX' 'Mpps peer-counted')
+nat_rx=$(nic 'unetmap native RX' 'Mpps received') emu_rx=$(nic 'unetmap emulated RX' 'Mpps received')
+sock_tx=$(nic 'send\\(\\) loop' 'Mpps peer-counted') sock_rx=$(nic 'recvmmsg' 'Mpps received')
+xdp_tx=$(nic 'txonly; net_af_xdp' 'Mpps peer-counted') xdp_rx=$(nic 'rxonly; net_af_xdp' 'Mpps received')
+afp_tx=$(nic 'txonly; net_af_packet' 'Mpps peer-counted') afp_rx=$(nic 'rxonly; net_af_packet' 'Mpps received')
+tg_tx=$(nic 'trafgen' 'Mpps peer-counted')
+nic_ceiling=$(awk -F, 'NR > 1 && $1 == "6-nic" && $4 == "Mpps peer-counted" && $5 != "" && $5 + 0 > m + 0 {m = $5} END {print m}' "$csv")
 
 {
     echo "# unetmap benchmark results"
@@ -56,8 +65,20 @@ cyc_vale_256=$(value 4-cycles 'VALE 2 ports sender' 256 cycles/pkt)
     echo "| VALE >= 5x Linux bridge | ${vale60:--} / ${bridge60:--} Mpps | $(ratio "$vale60" "$bridge60") x bridge | $(verdict "$(ratio "$vale60" "$bridge60")" 5) |"
     echo "| pipes <= 15 cycles/pkt | ${cyc_pipe_256:--} at batch 256; best ${cyc_pipe_best:--} (batch ${cyc_pipe_best_b:--}) | $(ratio "${cyc_pipe_best:-}" 15) x target | $(verdict "${cyc_pipe_best:-}" 15 le) |"
     echo "| VALE <= 70 cycles/pkt | ${cyc_vale_256:--} at batch 256 | $(ratio "$cyc_vale_256" 70) x target | $(verdict "$cyc_vale_256" 70 le) |"
+    if grep -q '^6-nic,' "$csv"; then
+        echo "| NIC native TX >= DPDK af_xdp (veth, peer-counted) | ${nat_tx:--} / ${xdp_tx:--} Mpps | $(ratio "$nat_tx" "$xdp_tx") x af_xdp | $(verdict "$(ratio "$nat_tx" "$xdp_tx")" 1) |"
+        echo "| NIC native RX >= DPDK af_xdp (veth, received) | ${nat_rx:--} / ${xdp_rx:--} Mpps | $(ratio "$nat_rx" "$xdp_rx") x af_xdp | $(verdict "$(ratio "$nat_rx" "$xdp_rx")" 1) |"
+        echo "| NIC native TX >= 2x plain AF_PACKET send() loop | ${nat_tx:--} / ${sock_tx:--} Mpps | $(ratio "$nat_tx" "$sock_tx") x socket | $(verdict "$(ratio "$nat_tx" "$sock_tx")" 2) |"
+        echo "| NIC native RX >= 2x plain recvmmsg receiver | ${nat_rx:--} / ${sock_rx:--} Mpps | $(ratio "$nat_rx" "$sock_rx") x socket | $(verdict "$(ratio "$nat_rx" "$sock_rx")" 2) |"
+        echo "| NIC emulated TX >= trafgen | ${emu_tx:--} / ${tg_tx:--} Mpps | $(ratio "$emu_tx" "$tg_tx") x trafgen | $(verdict "$(ratio "$emu_tx" "$tg_tx")" 1) |"
+        echo "| NIC emulated TX >= DPDK af_packet | ${emu_tx:--} / ${afp_tx:--} Mpps | $(ratio "$emu_tx" "$afp_tx") x af_packet | $(verdict "$(ratio "$emu_tx" "$afp_tx")" 1) |"
+        echo "| NIC emulated RX >= DPDK af_packet | ${emu_rx:--} / ${afp_rx:--} Mpps | $(ratio "$emu_rx" "$afp_rx") x af_packet | $(verdict "$(ratio "$emu_rx" "$afp_rx")" 1) |"
+        echo
+        echo "NIC kernel ceiling on the veth (best peer-counted TX rate of any sender): ${nic_ceiling:--} Mpps;"
+        echo "native TX reaches $(ratio "$nat_tx" "$nic_ceiling") of it, emulated TX $(ratio "$emu_tx" "$nic_ceiling")."
+    fi
     echo
-    for sc in 1-pipes 2-vale 4-cycles 4-callgrind 5-scaling; do
+    for sc in 1-pipes 2-vale 4-cycles 4-callgrind 5-scaling 6-nic; do
         grep -q "^$sc," "$csv" || continue
         case $sc in
         1-pipes) echo "## 1. Pipes: 60-byte frames, two processes (x = batch)" ;;
@@ -65,6 +86,7 @@ cyc_vale_256=$(value 4-cycles 'VALE 2 ports sender' 256 cycles/pkt)
         4-cycles) echo "## 4a. Sender cycles per packet, TSC (x = batch)" ;;
         4-callgrind) echo "## 4b. callgrind: instructions per packet, inclusive (batch 64; x = sync_cost mode)" ;;
         5-scaling) echo "## 5. Scaling (x = senders, ports or pipes)" ;;
+        6-nic) echo "## 6. NIC ports on a veth pair, 60-byte frames (bench/nic_veth.sh; TX: peer-counted, RX: received; see docs/PERFORMANCE-nic.md)" ;;
         esac
         echo
         echo "| series | x | metric | median | min | max | reps |"
