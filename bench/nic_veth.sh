@@ -71,9 +71,13 @@ mkdir -p "$UNETMAP_DIR"
 pids=()
 cleanup() {
     local p
+    # pids are `timeout`s: SIGINT is passed on to the tool; a SIGKILL would
+    # not be, so a survivor's children (the tool) get it by parent pid
     for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null; done
-    sleep 0.2
-    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+    for p in "${pids[@]}"; do
+        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+        kill -0 "$p" 2>/dev/null && { pkill -KILL -P "$p"; kill -KILL "$p"; } 2>/dev/null
+    done
     ip netns del "$NSA" 2>/dev/null
     ip netns del "$NSB" 2>/dev/null
     rm -rf /var/run/dpdk/unbn"$id"* /dev/shm/unbn"$id"* 2>/dev/null
