@@ -142,13 +142,13 @@ bool nic_allowed_here() {
 }
 
 int nic_create(Registry& reg, std::string_view name, const PortShape& shape, uint32_t& out) {
+    nic::Facts f;
+    if (int e = nic::read_facts(name, f)) return e;  // no such interface: nothing to protect
     if (!nic_allowed_here()) {
         std::fprintf(stderr, "unetmap: NIC port '%.*s' refused: UNETMAP_NIC_NETNS_ONLY is set and this is "
                              "not a namespace of /run/netns\n", static_cast<int>(name.size()), name.data());
         return EPERM;
     }
-    nic::Facts f;
-    if (int e = nic::read_facts(name, f)) return e;
     if (!f.up) return ENETDOWN;
     uint32_t region;
     if (int e = reg.get_region(shape.mem_id, region)) return e;

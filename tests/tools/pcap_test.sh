@@ -149,10 +149,8 @@ bad_input)
     expect_fail 1 'truncated' "$NMREPLAY" -i vale0:in -f "$out/trunc.pcap"
     expect_fail 1 'format' "$NMREPLAY" -i vale0:in -f "$out/junk.pcap"
     expect_fail 1 'no packets' "$NMREPLAY" -i vale0:in -f "$out/empty.pcap"
-    # An interface that does not exist.  (testlib sets UNETMAP_NIC_NETNS_ONLY,
-    # which refuses every NIC outside a test namespace; lifted for this one
-    # name, which no machine has.)
-    expect_fail 1 'cannot open port' env UNETMAP_NIC_NETNS_ONLY=0 "$NMREPLAY" -i netmap:nosuch0 -f "$out/ok.pcap"
+    # An interface that does not exist.
+    expect_fail 1 'cannot open port' "$NMREPLAY" -i netmap:nosuch0 -f "$out/ok.pcap"
     expect_fail 1 'missing port' "$NMREPLAY" -f "$out/ok.pcap"
     expect_fail 1 'missing pcap file' "$NMREPLAY" -i vale0:in
     expect_fail 1 'expected a positive number' "$NMREPLAY" -i vale0:in -f "$out/ok.pcap" -B fast
@@ -161,7 +159,7 @@ bad_input)
     expect_fail 1 'ends in s, m, u or n' "$NMREPLAY" -i vale0:in -f "$out/ok.pcap" -D 5x
     expect_fail 1 'unknown option' "$NMREPLAY" -i vale0:in -f "$out/ok.pcap" -Q
     # libpcap's statuses from the shim: no such device, nothing left open
-    expect_fail 1 '^error -5: netmap:nosuch0' env UNETMAP_NIC_NETNS_ONLY=0 "$PROBE" open netmap:nosuch0
+    expect_fail 1 '^error -5: netmap:nosuch0' "$PROBE" open netmap:nosuch0
     expect_fail 1 '^error -5: x{1^' "$PROBE" open 'x{1^'
     expect_fail 1 'error: filter: .*syntax error' "$PROBE" capture 'vale0:b' 1 "$out/c.pcap" 'udp port'
     "$PROBE" open 'vale0:b' >"$out/open" 2>&1 || fail "vale0:b does not open: $(cat "$out/open")"
@@ -243,7 +241,7 @@ tcpdump_lo)
     ;;
 tcpdump_errors)
     expect_fail 1 'syntax error' $TD -i vale0:e 'udp port'
-    expect_fail 1 'No such device' env UNETMAP_NIC_NETNS_ONLY=0 $TD -i netmap:nosuch0
+    expect_fail 1 'No such device' $TD -i netmap:nosuch0
     expect_fail 1 'only incoming' $TD -Q out -i vale0:e
     expect_fail 1 'monitor mode' $TD -I -i vale0:e
     ;;
