@@ -67,6 +67,7 @@
 // dies holding buffers of P's region would have to give them back.
 // NS_INDIRECT slots are copied from their pointer on TX (the sender's own
 // process), from their buffer on RX.
+#include "ports/copy_fed_rx.h"
 #include "ports/monitor.h"
 
 #include <algorithm>
@@ -316,16 +317,7 @@ int monitor_txsync(SyncContext&, KRing& k) {
 }
 
 int monitor_rxsync(SyncContext& cx, KRing& k) {
-    // Released slots keep their buffers (feeders check whatever index a slot
-    // holds before copying into it); hand them back.
-    auto* ring = cx.region.at<netmap_ring>(k.ring_ofs);
-    const uint32_t n = k.num_slots, head = k.rhead;
-    for (uint32_t j = k.hwcur.load(std::memory_order_relaxed); j != head; j = ring_next(j, n)) {
-        const uint16_t f = __atomic_load_n(&ring->slot[j].flags, __ATOMIC_RELAXED);
-        if (f & NS_BUF_CHANGED) ring->slot[j].flags = f & ~NS_BUF_CHANGED;
-    }
-    k.hwcur.store(head, std::memory_order_release);  // the feeders' free space
-    (void)k.hwtail.load(std::memory_order_acquire);  // their slots, before sync_finalize reads hwtail
+    release_copy_fed_rx(cx.region, k);  // the watched port's syncs fill the ring
     return 0;
 }
 

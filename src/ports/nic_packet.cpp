@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "core/syscalls.h"
+#include "ports/copy_fed_rx.h"
 #include "ports/nic.h"
 
 namespace unetmap::nic {
@@ -90,16 +91,8 @@ int PacketQueue::open(const QueueSpec& spec, std::unique_ptr<NicQueue>& out) {
 }
 
 int PacketQueue::rxsync(Region& region, KRing& k, netmap_ring* ring) {
+    release_copy_fed_rx(region, k);  // the copy below checks each slot's buffer
     const uint32_t n = k.num_slots, head = k.rhead, bsz = region.buf_size();
-    // Released slots: only buffers swapped in by the user need checking.
-    for (uint32_t j = k.hwcur.load(std::memory_order_relaxed); j != head; j = ring_next(j, n)) {
-        netmap_slot& s = ring->slot[j];
-        if (s.flags & NS_BUF_CHANGED) {
-            if (!region.valid_buf(s.buf_idx)) return EINVAL;
-            s.flags &= static_cast<uint16_t>(~NS_BUF_CHANGED);
-        }
-    }
-    k.hwcur.store(head, std::memory_order_relaxed);
 
     uint32_t tail = k.hwtail.load(std::memory_order_relaxed);
     uint32_t room = ring_dist(tail, head == 0 ? n - 1 : head - 1, n);
@@ -123,8 +116,9 @@ int PacketQueue::rxsync(Region& region, KRing& k, netmap_ring* ring) {
                 continue;
             }
             netmap_slot& s = ring->slot[tail];
-            if (!region.valid_buf(s.buf_idx)) return EINVAL;  // the free zone is ours, but shared memory
-            auto* dst = reinterpret_cast<unsigned char*>(region.buf(s.buf_idx));
+            const uint32_t idx = s.buf_idx;  // read once: the free zone is ours, but in shared memory
+            if (!region.valid_buf(idx)) return EINVAL;
+            auto* dst = reinterpret_cast<unsigned char*>(region.buf(idx));
             if (vlan) {
                 // The kernel took the 802.1Q tag out; netmap programs expect it in the frame.
                 const uint16_t tpid =

@@ -66,6 +66,7 @@
 // therefore read (and corrupt) each other's buffers and rings.  Who may
 // attach at all is decided by the permissions of the state directory
 // ($UNETMAP_DIR) and its files, as for every other unetmap port.
+#include "ports/copy_fed_rx.h"
 #include "ports/vale.h"
 
 #include <algorithm>
@@ -773,18 +774,7 @@ int vale_txsync(SyncContext& cx, KRing& k) {
 }
 
 int vale_rxsync(SyncContext& cx, KRing& k) {
-    // Released slots keep their buffers (the switch copies into whatever
-    // index the slot holds, after checking it); hand them back.
-    auto* ring = cx.region.at<netmap_ring>(k.ring_ofs);
-    const uint32_t n = k.num_slots, head = k.rhead;
-    for (uint32_t j = k.hwcur.load(std::memory_order_relaxed); j != head; j = ring_next(j, n)) {
-        const uint16_t f = __atomic_load_n(&ring->slot[j].flags, __ATOMIC_RELAXED);
-        if (f & NS_BUF_CHANGED) ring->slot[j].flags = f & ~NS_BUF_CHANGED;
-    }
-    k.hwcur.store(head, std::memory_order_release);  // the feeders' free space
-    // Make the slots published by senders visible before sync_finalize
-    // copies hwtail into ring->tail.
-    (void)k.hwtail.load(std::memory_order_acquire);
+    release_copy_fed_rx(cx.region, k);  // senders filled the ring in their txsync
     return 0;
 }
 
