@@ -57,7 +57,6 @@ namespace nic {
 const char* mode_name(Mode m) { return m == Mode::Native ? "native (AF_XDP)" : "emulated (AF_PACKET)"; }
 
 uint32_t max_frame(Mode m, uint32_t buf_size) {
-    constexpr uint32_t kXdpHeadroom = 256;  // XDP_PACKET_HEADROOM
     return m == Mode::Native ? (buf_size > kXdpHeadroom ? buf_size - kXdpHeadroom : 0) : buf_size;
 }
 

@@ -37,8 +37,11 @@ struct Facts {
 /// 0, or ENXIO (no such interface), EINVAL (name too long).
 int read_facts(std::string_view ifname, Facts& out);
 
-/// Largest frame one buffer carries in each mode (AF_XDP keeps 256 bytes
-/// of headroom in front of each frame: see nic_xdp.cpp).
+/// XDP_PACKET_HEADROOM: AF_XDP puts a received frame this far into its
+/// chunk (see nic_xdp.cpp for how buffers are posted around it).
+inline constexpr uint32_t kXdpHeadroom = 256;
+
+/// Largest frame one buffer carries in each mode.
 uint32_t max_frame(Mode m, uint32_t buf_size);
 
 /// One queue's socket in this process, for one ring pair of the port.

@@ -34,6 +34,7 @@
 // of it may share them); another process gets EBUSY.
 #include <bpf/bpf.h>
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstdarg>
 #include <cstddef>
@@ -56,16 +57,10 @@ namespace unetmap::nic {
 
 namespace {
 
-constexpr uint64_t kHeadroom = 256;  // XDP_PACKET_HEADROOM
+constexpr uint64_t kHeadroom = kXdpHeadroom;
 constexpr uint32_t kUmemRing = 4096;  // fill/completion ring entries (NIC rings: at most 4096 slots)
 
 int quiet_libxdp(enum libxdp_print_level, const char*, va_list) { return 0; }
-
-uint32_t pow2_at_least(uint32_t n) {
-    uint32_t p = 1;
-    while (p < n) p <<= 1;
-    return p;
-}
 
 // --- per process and interface: the XDP program and its queue map ----------
 
@@ -222,8 +217,8 @@ int XdpQueue::open(const QueueSpec& spec, std::unique_ptr<NicQueue>& out) {
     const libxdp_print_fn_t old = libxdp_set_print(quiet_libxdp);
     auto bind = [&](uint16_t how) {
         xsk_socket_config cfg{};
-        cfg.rx_size = pow2_at_least(std::max(spec.rx->num_slots, 64u));
-        cfg.tx_size = pow2_at_least(std::max(spec.tx_slots, 64u));
+        cfg.rx_size = std::bit_ceil(std::max(spec.rx->num_slots, 64u));
+        cfg.tx_size = std::bit_ceil(std::max(spec.tx_slots, 64u));
         cfg.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;
         cfg.bind_flags = static_cast<uint16_t>(how | XDP_USE_NEED_WAKEUP);
         const int r = -xsk_socket__create_shared(&q->xsk_, spec.ifname.c_str(), spec.queue, q->umem_->get(),
