@@ -2,8 +2,7 @@
 # tests/tools/CMakeLists.txt).  Each case runs pcap_test.sh in a fresh
 # UNETMAP_DIR under /dev/shm.
 if(TARGET unetmap-pcap AND TARGET nmreplay AND TARGET pkt-gen)
-  add_executable(pcap_frames ${CMAKE_CURRENT_LIST_DIR}/pcap_frames.c)
-  target_link_libraries(pcap_frames PRIVATE PkgConfig::PCAP)
+  # pcap_frames is built in CMakeLists.txt (tools_test.sh uses it too)
   # linked with the shim ahead of libpcap: no LD_PRELOAD needed, so it
   # runs in the sanitizer builds too
   add_executable(pcap_probe ${CMAKE_CURRENT_LIST_DIR}/pcap_probe.c)
