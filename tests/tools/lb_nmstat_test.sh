@@ -239,7 +239,4 @@ bad_input)
     fail "unknown case"
     ;;
 esac
-reap_all
-check_clean
-echo "PASS [$CASE]"
-exit 0
+pass

@@ -249,7 +249,4 @@ tcpdump_errors)
     fail "unknown case"
     ;;
 esac
-reap_all
-check_clean
-echo "PASS [$CASE]"
-exit 0
+pass

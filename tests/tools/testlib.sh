@@ -41,3 +41,6 @@ stop() { eval "p=\$pid_$1"; kill -INT "$p"; waitfor "$1"; }
 finish() { eval "p=\$pid_$1"; kill -INT "$p" 2>/dev/null; waitfor "$1"; }
 # every process started with bg has ended
 reap_all() { for p in $pids; do wait "$p" 2>/dev/null; done; pids=""; }
+# the case passed: every process started with bg has ended and nothing is
+# left in the state directory
+pass() { reap_all; check_clean; echo "PASS [$CASE]"; exit 0; }
