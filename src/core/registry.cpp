@@ -337,7 +337,7 @@ std::shared_ptr<Region> Registry::region(uint32_t slot) {
 
 int Registry::new_port(std::string_view name, PortKind kind, uint32_t region_slot,
                        const uint32_t nrings[2], const uint32_t nslots[2], const bool fill[2],
-                       uint32_t& out) {
+                       uint32_t& out, const uint32_t* nhost) {
     if (name.empty() || name.size() >= kNameMax) return EINVAL;
     uint32_t slot = kNone;
     for (uint32_t i = 0; i < kMaxPorts && slot == kNone; i++)
@@ -361,7 +361,7 @@ int Registry::new_port(std::string_view name, PortKind kind, uint32_t region_slo
     monitor_port_init(p);
     for (uint32_t d = 0; d < 2; d++) {
         p.nrings[d] = nrings[d];
-        p.nhost[d] = 0;
+        p.nhost[d] = nhost ? nhost[d] : 0;
         p.nslots[d] = nslots[d];
     }
     const uint32_t slot_room = (region->meta().pool[1].objsize - sizeof(netmap_ring)) / sizeof(netmap_slot);
@@ -373,11 +373,12 @@ int Registry::new_port(std::string_view name, PortKind kind, uint32_t region_slo
         region->free(Pool::Buf, bufs);
     };
     for (uint32_t d = 0; d < 2; d++) {
-        if (nslots[d] < 2 || nslots[d] > slot_room || nrings[d] > kMaxRingsAll) {
+        if (nslots[d] < 2 || nslots[d] > slot_room || p.nhost[d] > 1 || nrings[d] > kMaxRings ||
+            nrings[d] + p.nhost[d] > kMaxRingsAll) {
             undo();
             return EINVAL;
         }
-        for (uint32_t i = 0; i < nrings[d]; i++) {
+        for (uint32_t i = 0; i < p.total_rings(d); i++) {
             uint32_t obj;
             if (region->alloc_one(Pool::Ring, obj, true) != 0) {
                 undo();

@@ -155,9 +155,11 @@ public:
     /// Rings get buffers in every slot (TX and RX alike).  Returns 0 or errno.
     /// `fill[d]` false leaves direction d's slots without buffers (buf_idx 0)
     /// for the type to fill (pipe ends share their peer's buffers).
+    /// `nhost[d]` host rings (0 or 1) follow direction d's rings, numbered
+    /// from nrings[d] on, as in netmap.
     int new_port(std::string_view name, PortKind kind, uint32_t region_slot,
                  const uint32_t nrings[2], const uint32_t nslots[2], const bool fill[2],
-                 uint32_t& out);
+                 uint32_t& out, const uint32_t* nhost = nullptr);
     /// Is a binding's socket still held by anyone?
     bool binding_alive(uint32_t b);
     /// Free ports' rings and slots and drop their region references.  The

@@ -21,9 +21,9 @@
 // swaps buffers.  Each process binding rings opens its own sockets for
 // them (LocalBinding below); the port goes away with its last binding.
 //
-// Host rings ("^", "*" with host rings) are not implemented: a NIC port
-// has none, and "^" is refused (EINVAL) as netmap refuses it on a port
-// without host rings.
+// Every NIC port has one host ring pair after its NIC rings, as netmap's
+// hardware adapters do: "netmap:IF^" binds it, "netmap:IF*" binds both
+// (nic_host.cpp).  The process binding the host rings serves them.
 #include "ports/nic.h"
 
 #include <algorithm>
@@ -167,9 +167,9 @@ int nic_create(Registry& reg, std::string_view name, const PortShape& shape, uin
         reg.put_region(region);
         return EOPNOTSUPP;  // native only, and this MTU or buffer size cannot be native
     } else mode = Mode::Emulated;
-    if (mode == Mode::Emulated && frame > buf_size) {
+    if (mode == Mode::Emulated && nic::slots_for(frame, buf_size) > nic::kMaxChainSlots) {
         reg.put_region(region);
-        return EMSGSIZE;  // frames longer than a buffer would need NS_MOREFRAG (not yet)
+        return EMSGSIZE;  // longer chains than we build (emulated frames beyond a buffer are chained)
     }
 
     const uint32_t q = mode == Mode::Emulated ? 1u : std::min(f.queues, kMaxRings);
@@ -177,7 +177,8 @@ int nic_create(Registry& reg, std::string_view name, const PortShape& shape, uin
     auto slots = [](uint32_t s) { return std::min(s ? s : kDefaultSlots, 4096u); };
     const uint32_t nslots[2] = {slots(shape.tx_slots), slots(shape.rx_slots)};
     const bool fill[2] = {true, true};
-    int e = reg.new_port(name, PortKind::Nic, region, nrings, nslots, fill, out);
+    const uint32_t nhost[2] = {1, 1};
+    int e = reg.new_port(name, PortKind::Nic, region, nrings, nslots, fill, out, nhost);
     reg.put_region(region);
     if (e) return e;
     PortEntry& p = reg.port(out);
@@ -228,12 +229,12 @@ public:
         ev.data.fd = fd;
         return ::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : errno;
     }
-    NicQueue* queue(uint32_t i) const { return i < kMaxRings ? queues_[i].get() : nullptr; }
+    NicQueue* queue(uint32_t i) const { return i < kMaxRingsAll ? queues_[i].get() : nullptr; }
     void set_queue(uint32_t i, std::shared_ptr<NicQueue> q) { queues_[i] = std::move(q); }
 
 private:
     int epfd_;
-    std::array<std::shared_ptr<NicQueue>, kMaxRings> queues_{};
+    std::array<std::shared_ptr<NicQueue>, kMaxRingsAll> queues_{};  // ring pair i; the host pair last
 };
 
 int nic_open_local(Registry& reg, uint32_t port, const RingSpan& rings, int fd,
@@ -247,7 +248,8 @@ int nic_open_local(Registry& reg, uint32_t port, const RingSpan& rings, int fd,
     const RegionEntry& re = reg.hdr().regions[p.region];
     OpenQueues& oq = open_queues();
     std::lock_guard lk(oq.mu);
-    for (uint32_t i = first; i < last && i < p.nrings[kRx]; i++) {
+    const uint32_t host = p.nrings[kRx];  // the host ring pair's index (NIC ports have as many TX as RX rings)
+    for (uint32_t i = first; i < last && i <= host; i++) {
         const bool bound = (i >= rings.first[kTx] && i < rings.last[kTx]) ||
                            (i >= rings.first[kRx] && i < rings.last[kRx]);
         if (!bound) continue;
@@ -268,8 +270,9 @@ int nic_open_local(Registry& reg, uint32_t port, const RingSpan& rings, int fd,
             spec.rx_ring = spec.region->at<netmap_ring>(spec.rx->ring_ofs);
             spec.tx_slots = p.nslots[kTx];
             std::unique_ptr<NicQueue> made;
-            const int e = port_mode(p) == Mode::Native ? nic::open_xdp_queue(spec, made)
-                                                       : nic::open_packet_queue(spec, made);
+            const int e = i == host                   ? nic::open_host_queue(spec, made)
+                          : port_mode(p) == Mode::Native ? nic::open_xdp_queue(spec, made)
+                                                         : nic::open_packet_queue(spec, made);
             if (e) return e;
             q = std::shared_ptr<NicQueue>(std::move(made));
             oq.by_key[key] = q;

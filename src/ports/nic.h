@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -77,6 +78,35 @@ struct QueueSpec {
 int open_xdp_queue(const QueueSpec& spec, std::unique_ptr<NicQueue>& out);
 /// Open an AF_PACKET socket on the interface (emulated mode, one queue).
 int open_packet_queue(const QueueSpec& spec, std::unique_ptr<NicQueue>& out);
+/// Open this process's host ring pair of the interface (nic_host.cpp):
+/// spec.rx is the host RX kring, spec.queue unused.
+int open_host_queue(const QueueSpec& spec, std::unique_ptr<NicQueue>& out);
+
+// --- for the back ends that copy (emulated queues, host rings) ---------------
+
+/// Longest NS_MOREFRAG chain we send or build: 64 KiB frames in 2 KiB buffers.
+inline constexpr uint32_t kMaxChainSlots = 64;
+
+/// Slots a frame of `len` bytes takes in buffers of `buf_size`.
+inline uint32_t slots_for(uint32_t len, uint32_t buf_size) { return len <= buf_size ? 1 : (len + buf_size - 1) / buf_size; }
+
+/// A piece of a frame to copy (the emulated RX path puts a VLAN tag back
+/// between two pieces).
+struct Piece {
+    const unsigned char* data;
+    uint32_t len;
+};
+
+/// Copy a frame into the RX slots from `tail` on (the caller checked there
+/// are slots_for(len) free), chained with NS_MOREFRAG beyond one buffer;
+/// `tail` moves past them.  EINVAL if a free slot names a bad buffer.
+int copy_frame_to_rx(Region& region, netmap_ring* ring, uint32_t num_slots, uint32_t& tail,
+                     std::initializer_list<Piece> pieces);
+
+/// txsync by sendmmsg() on a packet socket: every frame (NS_MOREFRAG chains
+/// gathered into one) from hwcur to head, slots free again at once.  A
+/// chain not finished at head waits for the next sync.
+int sendmmsg_txsync(int fd, Region& region, KRing& k, netmap_ring* ring);
 
 /// Hand the buffers of the RX ring's free zone [hwtail, hwcur - 1) to a
 /// back end, in ring order (used when a queue is opened).  `post` gets

@@ -4,17 +4,22 @@
 // RX  A TPACKET_V3 ring (blocks of frames the kernel fills and hands over
 //     whole, or after 1 ms); rxsync copies each frame into the buffer of
 //     the next free slot, re-inserting the VLAN tag the kernel took out,
-//     and gives a block back when all its frames are copied.  Frames that
-//     do not fit a buffer are dropped and counted.  Our own transmissions
-//     are not looped back (PACKET_IGNORE_OUTGOING).  The host stack still
-//     receives every frame: AF_PACKET only taps.
+//     and gives a block back when all its frames are copied; a frame longer
+//     than a buffer becomes an NS_MOREFRAG chain (jumbo frames).  Our own
+//     transmissions are not looped back (PACKET_IGNORE_OUTGOING), nor are
+//     frames our host TX ring injects (a socket filter on kHostMark).
+//     AF_PACKET only taps: to take the frames away from the host stack, as
+//     netmap does, a tcx ingress program (nic_bpf.h, "steal") drops them
+//     after the tap; without tcx (kernels before 6.6) the host stack keeps
+//     seeing them.
 // TX  sendmmsg() straight from the netmap buffers (the kernel copies once),
-//     with PACKET_QDISC_BYPASS, in batches; slots are free again as soon
-//     as the call returns.
+//     NS_MOREFRAG chains gathered into one frame, with PACKET_QDISC_BYPASS,
+//     in batches; slots are free again as soon as the call returns.
 #include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
+#include <linux/filter.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
@@ -24,6 +29,7 @@
 
 #include "core/syscalls.h"
 #include "ports/copy_fed_rx.h"
+#include "ports/nic_bpf.h"
 #include "ports/nic.h"
 
 namespace unetmap::nic {
@@ -43,7 +49,9 @@ public:
         if (fd_ >= 0) sys::close(fd_);
     }
     [[nodiscard]] int fd() const override { return fd_; }
-    [[nodiscard]] const char* how() const override { return "AF_PACKET"; }
+    [[nodiscard]] const char* how() const override {
+        return steal_link_.ok() ? "AF_PACKET" : "AF_PACKET (tap: the host stack sees frames too)";
+    }
     int txsync(Region& region, KRing& k, netmap_ring* ring) override;
     int rxsync(Region& region, KRing& k, netmap_ring* ring) override;
 
@@ -56,6 +64,7 @@ private:
 
     int fd_ = -1;
     void* map_ = MAP_FAILED;
+    BpfFd steal_prog_, steal_link_;
     // Where rxsync stopped: block, frames of it already copied, next frame.
     uint32_t blk_ = 0;
     uint32_t blk_done_ = 0;
@@ -85,7 +94,20 @@ int PacketQueue::open(const QueueSpec& spec, std::unique_ptr<NicQueue>& out) {
     sll.sll_family = AF_PACKET;
     sll.sll_protocol = htons(ETH_P_ALL);
     sll.sll_ifindex = static_cast<int>(spec.ifindex);
+    // Frames marked kHostMark come from our host TX ring, not the wire.
+    sock_filter not_injected[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, static_cast<uint32_t>(SKF_AD_OFF + SKF_AD_MARK)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kHostMark, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, 0),
+        BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
+    };
+    sock_fprog fprog{static_cast<unsigned short>(sizeof not_injected / sizeof not_injected[0]), not_injected};
+    if (::setsockopt(q->fd_, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog) != 0) return errno;
     if (::bind(q->fd_, reinterpret_cast<sockaddr*>(&sll), sizeof sll) != 0) return errno == ENODEV ? ENXIO : errno;
+    // Now that the tap is in place, take the frames from the host stack.
+    int e = 0;
+    q->steal_prog_ = load_steal(e);
+    if (q->steal_prog_.ok()) q->steal_link_ = attach_tcx(q->steal_prog_, spec.ifindex, kTcxIngress, e);
     out = std::move(q);
     return 0;
 }
@@ -97,46 +119,43 @@ int PacketQueue::rxsync(Region& region, KRing& k, netmap_ring* ring) {
     uint32_t tail = k.hwtail.load(std::memory_order_relaxed);
     uint32_t room = ring_dist(tail, head == 0 ? n - 1 : head - 1, n);
     uint64_t pkts = 0, bytes = 0, drops = 0;
-    while (room > 0) {
+    int err = 0;
+    while (room > 0 && !err) {
         tpacket_block_desc* bd = block(blk_);
         if (!(__atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER)) break;
         const uint32_t total = bd->hdr.bh1.num_pkts;
         if (blk_done_ == 0)
             next_ = reinterpret_cast<const tpacket3_hdr*>(reinterpret_cast<const char*>(bd) +
                                                           bd->hdr.bh1.offset_to_first_pkt);
-        for (; blk_done_ < total && room > 0; blk_done_++) {
+        for (; blk_done_ < total; blk_done_++) {
             const tpacket3_hdr* h = next_;
             const auto* frame = reinterpret_cast<const unsigned char*>(h) + h->tp_mac;
             const uint32_t caplen = h->tp_snaplen;
             const bool vlan = (h->tp_status & TP_STATUS_VLAN_VALID) != 0 && caplen >= 12;
             const uint32_t len = caplen + (vlan ? 4 : 0);
-            next_ = reinterpret_cast<const tpacket3_hdr*>(reinterpret_cast<const char*>(h) + h->tp_next_offset);
-            if (len > bsz || caplen < h->tp_len) {
-                drops++;
-                continue;
-            }
-            netmap_slot& s = ring->slot[tail];
-            const uint32_t idx = s.buf_idx;  // read once: the free zone is ours, but in shared memory
-            if (!region.valid_buf(idx)) return EINVAL;
-            auto* dst = reinterpret_cast<unsigned char*>(region.buf(idx));
-            if (vlan) {
-                // The kernel took the 802.1Q tag out; netmap programs expect it in the frame.
-                const uint16_t tpid =
-                    htons((h->tp_status & TP_STATUS_VLAN_TPID_VALID) ? h->hv1.tp_vlan_tpid : ETH_P_8021Q);
-                const uint16_t tci = htons(h->hv1.tp_vlan_tci);
-                std::memcpy(dst, frame, 12);
-                std::memcpy(dst + 12, &tpid, 2);
-                std::memcpy(dst + 14, &tci, 2);
-                std::memcpy(dst + 16, frame + 12, caplen - 12);
+            const uint32_t need = slots_for(len, bsz);
+            if (caplen < h->tp_len || need > std::min(n - 1, kMaxChainSlots)) {
+                drops++;  // truncated by the kernel, or more than a ring can ever hold
             } else {
-                std::memcpy(dst, frame, caplen);
+                if (need > room) break;  // resume with this frame when the user frees slots
+                if (vlan) {
+                    // The kernel took the 802.1Q tag out; netmap programs expect it in the frame.
+                    const uint16_t tpid =
+                        htons((h->tp_status & TP_STATUS_VLAN_TPID_VALID) ? h->hv1.tp_vlan_tpid : ETH_P_8021Q);
+                    const uint16_t tci = htons(h->hv1.tp_vlan_tci);
+                    unsigned char tag[4];
+                    std::memcpy(tag, &tpid, 2);
+                    std::memcpy(tag + 2, &tci, 2);
+                    err = copy_frame_to_rx(region, ring, n, tail, {{frame, 12}, {tag, 4}, {frame + 12, caplen - 12}});
+                } else {
+                    err = copy_frame_to_rx(region, ring, n, tail, {{frame, caplen}});
+                }
+                if (err) break;
+                room -= need;
+                pkts++;
+                bytes += len;
             }
-            s.len = static_cast<uint16_t>(len);
-            s.flags = 0;
-            tail = ring_next(tail, n);
-            room--;
-            pkts++;
-            bytes += len;
+            next_ = reinterpret_cast<const tpacket3_hdr*>(reinterpret_cast<const char*>(h) + h->tp_next_offset);
         }
         if (blk_done_ < total) break;  // our ring is full; resume here next time
         __atomic_store_n(&bd->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
@@ -147,38 +166,98 @@ int PacketQueue::rxsync(Region& region, KRing& k, netmap_ring* ring) {
     k.packets.fetch_add(pkts, std::memory_order_relaxed);
     k.bytes.fetch_add(bytes, std::memory_order_relaxed);
     if (drops) k.drops.fetch_add(drops, std::memory_order_relaxed);
-    return 0;
+    return err;
 }
 
 int PacketQueue::txsync(Region& region, KRing& k, netmap_ring* ring) {
+    return sendmmsg_txsync(fd_, region, k, ring);
+}
+
+}  // namespace
+
+int copy_frame_to_rx(Region& region, netmap_ring* ring, uint32_t num_slots, uint32_t& tail,
+                     std::initializer_list<Piece> pieces) {
+    const uint32_t bsz = region.buf_size();
+    uint32_t j = tail, used = 0;
+    unsigned char* dst = nullptr;
+    auto open_slot = [&]() -> bool {
+        const uint32_t idx = ring->slot[j].buf_idx;  // read once: the free zone is ours, but in shared memory
+        if (!region.valid_buf(idx)) return false;
+        dst = reinterpret_cast<unsigned char*>(region.buf(idx));
+        used = 0;
+        return true;
+    };
+    if (!open_slot()) return EINVAL;
+    for (const Piece& p : pieces) {
+        for (uint32_t done = 0; done < p.len;) {
+            if (used == bsz) {  // this buffer is full: chain the next slot
+                ring->slot[j].len = static_cast<uint16_t>(used);
+                ring->slot[j].flags = NS_MOREFRAG;
+                j = ring_next(j, num_slots);
+                if (!open_slot()) return EINVAL;
+            }
+            const uint32_t c = std::min(p.len - done, bsz - used);
+            std::memcpy(dst + used, p.data + done, c);
+            used += c;
+            done += c;
+        }
+    }
+    ring->slot[j].len = static_cast<uint16_t>(used);
+    ring->slot[j].flags = 0;
+    tail = ring_next(j, num_slots);
+    return 0;
+}
+
+int sendmmsg_txsync(int fd, Region& region, KRing& k, netmap_ring* ring) {
     const uint32_t n = k.num_slots, head = k.rhead;
     uint32_t cur = k.hwcur.load(std::memory_order_relaxed);
     uint64_t pkts = 0, bytes = 0, drops = 0;
     int err = 0;
+    iovec iov[kTxBatch + kMaxChainSlots];
+    mmsghdr msg[kTxBatch];
+    uint32_t slots_of[kTxBatch];  // slots each message takes
     while (cur != head && !err) {
-        iovec iov[kTxBatch];
-        mmsghdr msg[kTxBatch];
-        uint32_t cnt = 0;
-        uint32_t j = cur;
-        for (; j != head && cnt < kTxBatch; j = ring_next(j, n)) {
-            netmap_slot& s = ring->slot[j];
-            const uint32_t idx = s.buf_idx, len = s.len;  // read once
-            if (!region.valid_buf(idx) || len > region.buf_size() || (s.flags & NS_MOREFRAG)) {
-                err = EINVAL;
+        // Gather up to kTxBatch frames; a chain is one message of several iovecs.
+        uint32_t cnt = 0, niov = 0, j = cur;
+        bool partial = false;  // a chain runs up to head: it waits
+        while (j != head && cnt < kTxBatch && niov + kMaxChainSlots <= sizeof iov / sizeof iov[0]) {
+            const uint32_t first_iov = niov;
+            uint32_t s_j = j, nslots = 0;
+            bool more = true;
+            while (more) {
+                if (s_j == head) {
+                    partial = true;
+                    break;
+                }
+                netmap_slot& s = ring->slot[s_j];
+                const uint32_t idx = s.buf_idx, len = s.len;  // read once
+                more = (s.flags & NS_MOREFRAG) != 0;
+                if (!region.valid_buf(idx) || len > region.buf_size() || ++nslots > kMaxChainSlots) {
+                    err = EINVAL;
+                    break;
+                }
+                s.flags &= static_cast<uint16_t>(~NS_BUF_CHANGED);
+                iov[niov++] = {region.buf(idx), len};
+                s_j = ring_next(s_j, n);
+            }
+            if (partial || err) {
+                niov = first_iov;
                 break;
             }
-            s.flags &= static_cast<uint16_t>(~NS_BUF_CHANGED);
-            iov[cnt] = {region.buf(idx), len};
             msg[cnt] = {};
-            msg[cnt].msg_hdr.msg_iov = &iov[cnt];
-            msg[cnt].msg_hdr.msg_iovlen = 1;
-            cnt++;
+            msg[cnt].msg_hdr.msg_iov = &iov[first_iov];
+            msg[cnt].msg_hdr.msg_iovlen = niov - first_iov;
+            slots_of[cnt++] = nslots;
+            j = s_j;
         }
         uint32_t done = 0;
         while (done < cnt) {
-            const int r = ::sendmmsg(fd_, msg + done, cnt - done, MSG_DONTWAIT);
+            const int r = ::sendmmsg(fd, msg + done, cnt - done, MSG_DONTWAIT);
             if (r > 0) {
-                for (int i = 0; i < r; i++) bytes += iov[done + static_cast<uint32_t>(i)].iov_len;
+                for (int i = 0; i < r; i++) {
+                    const mmsghdr& m = msg[done + static_cast<uint32_t>(i)];
+                    for (size_t v = 0; v < m.msg_hdr.msg_iovlen; v++) bytes += m.msg_hdr.msg_iov[v].iov_len;
+                }
                 pkts += static_cast<uint32_t>(r);
                 done += static_cast<uint32_t>(r);
                 continue;
@@ -188,8 +267,9 @@ int PacketQueue::txsync(Region& region, KRing& k, netmap_ring* ring) {
             drops++;  // this frame cannot go (too long, interface down): drop it, go on
             done++;
         }
-        for (uint32_t i = 0; i < done; i++) cur = ring_next(cur, n);
-        if (done < cnt) break;
+        for (uint32_t i = 0; i < done; i++)
+            for (uint32_t s = 0; s < slots_of[i]; s++) cur = ring_next(cur, n);
+        if (done < cnt || partial || cnt == 0) break;
     }
     k.hwcur.store(cur, std::memory_order_relaxed);
     k.hwtail.store(cur == 0 ? n - 1 : cur - 1, std::memory_order_relaxed);  // sent: free again at once
@@ -198,8 +278,6 @@ int PacketQueue::txsync(Region& region, KRing& k, netmap_ring* ring) {
     if (drops) k.drops.fetch_add(drops, std::memory_order_relaxed);
     return err;
 }
-
-}  // namespace
 
 int open_packet_queue(const QueueSpec& spec, std::unique_ptr<NicQueue>& out) {
     return PacketQueue::open(spec, out);

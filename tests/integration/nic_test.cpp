@@ -8,7 +8,9 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -154,7 +156,7 @@ protected:
     std::vector<std::vector<uint8_t>> peer_recv(size_t want, int ms) {
         std::vector<std::vector<uint8_t>> out;
         const double end = nmtest::now_s() + ms / 1000.0;
-        uint8_t buf[2048];
+        static uint8_t buf[65536];
         while (out.size() < want && nmtest::now_s() < end) {
             pollfd p{peer_, POLLIN, 0};
             if (::poll(&p, 1, 50) <= 0) continue;
@@ -168,21 +170,28 @@ protected:
     std::string a_link() { return sh_out("ip -d -n " + ns_a_ + " link show " + if_a_); }
     bool xdp_attached() { return a_link().find("prog/xdp") != std::string::npos; }
 
-    // Receive up to `want` frames of ours on every bound RX ring of `p`.
-    std::vector<std::vector<uint8_t>> port_recv(Port& p, size_t want, int ms) {
+    // Receive up to `want` frames of `ethertype` on every bound RX ring of
+    // `p` (host ring included), NS_MOREFRAG chains joined into one frame.
+    std::vector<std::vector<uint8_t>> port_recv(Port& p, size_t want, int ms, uint16_t ethertype = kEtherType) {
         std::vector<std::vector<uint8_t>> out;
         const double end = nmtest::now_s() + ms / 1000.0;
+        const uint32_t nrx = p.nifp->ni_rx_rings + p.nifp->ni_host_rx_rings;
+        const uint32_t ntx = p.nifp->ni_tx_rings + p.nifp->ni_host_tx_rings;
+        std::vector<uint8_t> frame;
         while (out.size() < want && nmtest::now_s() < end) {
             p.poll(POLLIN, 50);
-            for (uint32_t r = 0; r < p.nifp->ni_rx_rings; r++) {
+            for (uint32_t r = 0; r < nrx; r++) {
+                if (!p.nifp->ring_ofs[ntx + r]) continue;
                 netmap_ring* rx = p.rx(r);
-                if (!p.nifp->ring_ofs[p.nifp->ni_tx_rings + r]) continue;
                 while (rx->cur != rx->tail) {
                     const netmap_slot& s = rx->slot[rx->cur];
                     const auto* b = reinterpret_cast<const uint8_t*>(Port::buf(rx, s.buf_idx));
-                    if (s.len >= 14 && b[12] == (kEtherType >> 8) && b[13] == (kEtherType & 0xff))
-                        out.emplace_back(b, b + s.len);
+                    frame.insert(frame.end(), b, b + s.len);
                     rx->head = rx->cur = nmtest::ring_next(rx, rx->cur);
+                    if (s.flags & NS_MOREFRAG) continue;
+                    if (frame.size() >= 14 && frame[12] == (ethertype >> 8) && frame[13] == (ethertype & 0xff))
+                        out.push_back(frame);
+                    frame.clear();
                 }
             }
         }
@@ -282,7 +291,7 @@ TEST_P(Nic, BadRequestsLeaveTheInterfaceAsItWas) {
     Port p;
     EXPECT_EQ(open_nic(p, "nosuch0"), ENXIO);
     EXPECT_EQ(open_nic(p, if_a_, NR_REG_ONE_NIC, 5), EINVAL);  // one queue only
-    EXPECT_EQ(open_nic(p, if_a_, NR_REG_SW), EINVAL);          // "^": no host rings
+    EXPECT_EQ(open_nic(p, if_a_, NR_REG_ONE_SW, 1), EINVAL);   // one host ring pair only
     ASSERT_EQ(sh("ip -n " + ns_a_ + " link set " + if_a_ + " down"), 0);
     const std::string down = a_link();
     EXPECT_EQ(open_nic(p, if_a_), ENETDOWN);
@@ -397,6 +406,225 @@ TEST_P(Nic, MonitorSeesWhatTheNicReceives) {
     const auto copies = port_recv(mon, 20, 3000);
     ASSERT_EQ(copies.size(), 20u);
     for (size_t i = 0; i < copies.size(); i++) EXPECT_EQ(copies[i], got[i]) << "copy " << i;
+}
+
+// --- host rings ("^", "*") ---------------------------------------------------
+
+// An IPv4/UDP frame to `dst_mac`, 10.79.0.2:4000 -> 10.79.0.1:`dport`.
+std::vector<uint8_t> udp_to_host(const uint8_t dst_mac[6], uint16_t dport, const std::string& payload) {
+    std::vector<uint8_t> f(14 + 20 + 8 + payload.size(), 0);
+    std::memcpy(f.data(), dst_mac, 6);
+    const uint8_t src[6] = {0x02, 0, 0, 0, 0, 0x02};
+    std::memcpy(f.data() + 6, src, 6);
+    f[12] = 0x08;
+    uint8_t* ip = f.data() + 14;
+    const uint16_t tot = static_cast<uint16_t>(20 + 8 + payload.size());
+    ip[0] = 0x45, ip[2] = static_cast<uint8_t>(tot >> 8), ip[3] = static_cast<uint8_t>(tot), ip[8] = 64, ip[9] = 17;
+    ip[12] = 10, ip[13] = 79, ip[15] = 2, ip[16] = 10, ip[17] = 79, ip[19] = 1;
+    uint32_t sum = 0;
+    for (int i = 0; i < 20; i += 2) sum += static_cast<uint32_t>(ip[i] << 8 | ip[i + 1]);
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    ip[10] = static_cast<uint8_t>(~sum >> 8), ip[11] = static_cast<uint8_t>(~sum);
+    uint8_t* udp = ip + 20;
+    udp[0] = 4000 >> 8, udp[1] = 4000 & 0xff, udp[2] = static_cast<uint8_t>(dport >> 8),
+    udp[3] = static_cast<uint8_t>(dport);
+    udp[4] = static_cast<uint8_t>((8 + payload.size()) >> 8), udp[5] = static_cast<uint8_t>(8 + payload.size());
+    std::memcpy(udp + 8, payload.data(), payload.size());  // checksum 0: none (IPv4)
+    return f;
+}
+
+class NicHost : public Nic {
+protected:
+    void SetUp() override {
+        Nic::SetUp();
+        if (IsSkipped() || HasFatalFailure()) return;
+        ASSERT_EQ(sh("ip -n " + ns_a_ + " addr add 10.79.0.1/24 dev " + if_a_), 0);
+        ASSERT_EQ(sh("ip -n " + ns_a_ + " neigh add 10.79.0.2 lladdr 02:00:00:00:00:02 nud permanent dev " + if_a_), 0);
+        ASSERT_EQ(sh("ip netns exec " + ns_a_ + " ethtool -K " + if_a_ + " tx off tso off gso off"), 0);
+        udp_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);  // made in A: the host stack of <a>
+        ASSERT_GE(udp_, 0);
+        sockaddr_in me{};
+        me.sin_family = AF_INET;
+        me.sin_port = htons(7778);
+        me.sin_addr.s_addr = htonl(0x0a4f0001);  // 10.79.0.1
+        ASSERT_EQ(::bind(udp_, reinterpret_cast<sockaddr*>(&me), sizeof me), 0) << std::strerror(errno);
+        ifreq ifr{};
+        std::strncpy(ifr.ifr_name, if_a_.c_str(), IFNAMSIZ - 1);
+        ASSERT_EQ(::ioctl(udp_, SIOCGIFHWADDR, &ifr), 0);
+        std::memcpy(mac_a_, ifr.ifr_hwaddr.sa_data, 6);
+        // What reaches <b> as IPv4 (the host's frames when no host ring takes them).
+        ASSERT_EQ(enter(ns_b_), 0);
+        peer_ip_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_IP));
+        sockaddr_ll sll{};
+        sll.sll_family = AF_PACKET;
+        sll.sll_protocol = htons(ETH_P_IP);
+        sll.sll_ifindex = static_cast<int>(if_nametoindex(if_b_.c_str()));
+        ASSERT_EQ(enter(ns_a_), 0);
+        ASSERT_GE(peer_ip_, 0);
+        ASSERT_EQ(::bind(peer_ip_, reinterpret_cast<sockaddr*>(&sll), sizeof sll), 0);
+    }
+    void TearDown() override {
+        if (udp_ >= 0) ::close(udp_);
+        if (peer_ip_ >= 0) ::close(peer_ip_);
+        Nic::TearDown();
+    }
+    // The host stack sends a datagram to 10.79.0.2:7777.
+    void host_send(const std::string& payload) {
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_port = htons(7777);
+        to.sin_addr.s_addr = htonl(0x0a4f0002);
+        ASSERT_EQ(::sendto(udp_, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
+                  static_cast<ssize_t>(payload.size()))
+            << std::strerror(errno);
+    }
+    // IPv4 frames to UDP port 7777 that reached <b> within `ms`.
+    int peer_ip_count(int ms) {
+        int n = 0;
+        const double end = nmtest::now_s() + ms / 1000.0;
+        uint8_t buf[2048];
+        while (nmtest::now_s() < end) {
+            pollfd p{peer_ip_, POLLIN, 0};
+            if (::poll(&p, 1, 20) <= 0) continue;
+            const ssize_t len = ::recv(peer_ip_, buf, sizeof buf, MSG_DONTWAIT);
+            if (len >= 42 && buf[14 + 9] == 17 && buf[36] == (7777 >> 8) && buf[37] == (7777 & 0xff)) n++;
+        }
+        return n;
+    }
+    // Datagrams the host stack delivered to 10.79.0.1:7778, within `ms`.
+    std::vector<std::string> host_recv(size_t want, int ms) {
+        std::vector<std::string> out;
+        const double end = nmtest::now_s() + ms / 1000.0;
+        char buf[2048];
+        while (out.size() < want && nmtest::now_s() < end) {
+            pollfd p{udp_, POLLIN, 0};
+            if (::poll(&p, 1, 20) <= 0) continue;
+            const ssize_t n = ::recv(udp_, buf, sizeof buf, MSG_DONTWAIT);
+            if (n >= 0) out.emplace_back(buf, static_cast<size_t>(n));
+        }
+        return out;
+    }
+    int udp_ = -1, peer_ip_ = -1;
+    uint8_t mac_a_[6] = {};
+};
+
+TEST_P(NicHost, HostRxRingTakesWhatTheHostSends) {
+    Port p;
+    ASSERT_EQ(open_nic(p, if_a_, NR_REG_SW), 0);
+    ASSERT_EQ(p.nifp->ni_host_rx_rings, 1u);
+    ASSERT_EQ(p.nifp->ni_host_tx_rings, 1u);
+    const uint32_t ntx = p.nifp->ni_tx_rings + 1;
+    EXPECT_EQ(p.nifp->ring_ofs[ntx + 0], 0) << "'^' binds the host rings only";
+    EXPECT_NE(p.nifp->ring_ofs[ntx + p.nifp->ni_rx_rings], 0);
+    for (int i = 0; i < 20; i++) host_send("to the host ring " + std::to_string(i) + std::string(i * 50, 'x'));
+    const auto got = port_recv(p, 20, 3000, ETH_P_IP);
+    ASSERT_EQ(got.size(), 20u);
+    for (size_t i = 0; i < got.size(); i++) {
+        const std::string want = "to the host ring " + std::to_string(i) + std::string(i * 50, 'x');
+        ASSERT_EQ(got[i].size(), 42 + want.size()) << "frame " << i;
+        EXPECT_EQ(std::memcmp(got[i].data(), "\x02\x00\x00\x00\x00\x02", 6), 0) << "to the neighbour's address";
+        EXPECT_EQ(std::string(got[i].begin() + 42, got[i].end()), want);
+    }
+    EXPECT_EQ(peer_ip_count(300), 0) << "the host's frames went to the host ring, not to the wire";
+    p.close();
+    host_send("after close");
+    EXPECT_EQ(peer_ip_count(1000), 1) << "with the host rings closed the host reaches the wire again";
+}
+
+TEST_P(NicHost, HostTxRingDeliversToTheHostStack) {
+    Port p;
+    ASSERT_EQ(open_nic(p, if_a_, NR_REG_SW), 0);
+    netmap_ring* tx = p.tx(p.nifp->ni_tx_rings);  // the host TX ring follows the NIC rings
+    for (uint32_t i = 0; i < 30; i++) {
+        const auto f = udp_to_host(mac_a_, 7778, "from the host ring " + std::to_string(i));
+        netmap_slot& s = tx->slot[tx->cur];
+        std::memcpy(Port::buf(tx, s.buf_idx), f.data(), f.size());
+        s.len = static_cast<uint16_t>(f.size());
+        tx->head = tx->cur = nmtest::ring_next(tx, tx->cur);
+    }
+    ASSERT_EQ(p.txsync(), 0);
+    const auto got = host_recv(30, 3000);
+    ASSERT_EQ(got.size(), 30u) << "the stack received them as if from the wire";
+    for (size_t i = 0; i < got.size(); i++) EXPECT_EQ(got[i], "from the host ring " + std::to_string(i));
+    EXPECT_EQ(peer_ip_count(300), 0) << "into the stack, not out to the peer";
+}
+
+TEST_P(NicHost, StarBindsNicAndHostRings) {
+    Port p;
+    ASSERT_EQ(open_nic(p, if_a_, NR_REG_NIC_SW), 0);
+    peer_open();
+    for (uint32_t i = 0; i < 5; i++) peer_send(make_frame(i, 100));
+    EXPECT_EQ(port_recv(p, 5, 3000).size(), 5u) << "the NIC ring is bound";
+    host_send("host");  // (port_recv skips frames of other types: one kind at a time)
+    EXPECT_EQ(port_recv(p, 1, 3000, ETH_P_IP).size(), 1u) << "so is the host ring";
+}
+
+TEST_P(NicHost, HostRingsGoWithAKilledOwner) {
+    int ready[2];
+    ASSERT_EQ(::pipe(ready), 0);
+    const pid_t child = ::fork();
+    if (child == 0) {
+        Port p;
+        char c = open_nic(p, if_a_, NR_REG_SW) == 0 ? 'y' : 'n';
+        (void)!::write(ready[1], &c, 1);
+        ::pause();
+        _exit(0);
+    }
+    char c = 0;
+    ASSERT_EQ(::read(ready[0], &c, 1), 1);
+    ::close(ready[0]);
+    ::close(ready[1]);
+    ASSERT_EQ(c, 'y');
+    host_send("held");
+    EXPECT_EQ(peer_ip_count(300), 0);
+    Port busy;
+    EXPECT_EQ(open_nic(busy, if_a_, NR_REG_SW), EBUSY) << "one process at a time serves the host rings";
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    host_send("free");
+    EXPECT_EQ(peer_ip_count(1000), 1) << "the interface is back to normal";
+    Port again;
+    EXPECT_EQ(open_nic(again, if_a_, NR_REG_SW), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, NicHost, ::testing::Values(1, 2),
+                         [](const ::testing::TestParamInfo<int>& i) {
+                             return i.param == 1 ? std::string("Native") : std::string("Emulated");
+                         });
+
+// --- jumbo frames: NS_MOREFRAG chains (emulated mode) -------------------------
+
+TEST_P(Nic, JumboFramesAreChains) {
+    ASSERT_EQ(sh("ip -n " + ns_a_ + " link set " + if_a_ + " mtu 9000"), 0);
+    ASSERT_EQ(sh("ip -n " + ns_b_ + " link set " + if_b_ + " mtu 9000"), 0);
+    Port p;
+    if (GetParam() == 1) {
+        EXPECT_EQ(open_nic(p, if_a_), EOPNOTSUPP) << "native mode cannot take frames beyond a buffer";
+        return;
+    }
+    ASSERT_EQ(open_nic(p, if_a_), 0);
+    peer_open();
+    const auto big = make_frame(1, 9014);
+    peer_send(big);
+    const auto got = port_recv(p, 1, 3000);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0], big);
+    // And out: a 6000-byte frame in three slots.
+    const auto out = make_frame(2, 6000);
+    netmap_ring* tx = p.tx(0);
+    const uint32_t bsz = tx->nr_buf_size;
+    for (uint32_t off = 0; off < out.size(); off += bsz) {
+        netmap_slot& s = tx->slot[tx->cur];
+        const uint32_t n = std::min<uint32_t>(bsz, static_cast<uint32_t>(out.size()) - off);
+        std::memcpy(Port::buf(tx, s.buf_idx), out.data() + off, n);
+        s.len = static_cast<uint16_t>(n);
+        s.flags = off + n < out.size() ? NS_MOREFRAG : 0;
+        tx->head = tx->cur = nmtest::ring_next(tx, tx->cur);
+    }
+    ASSERT_EQ(p.txsync(), 0);
+    const auto seen = peer_recv(1, 3000);
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0], out);
 }
 
 // The tests' safety net: with UNETMAP_NIC_NETNS_ONLY=1 (test_main sets
