@@ -29,6 +29,10 @@ namespace {
 constexpr int32_t kTcxNext = -1, kTcxPass = 0, kTcxDrop = 2;
 constexpr int16_t kMarkOff = offsetof(__sk_buff, mark);
 constexpr int16_t kLenOff = offsetof(__sk_buff, len);
+constexpr int16_t kGsoSizeOff = offsetof(__sk_buff, gso_size);
+constexpr int16_t kVlanPresentOff = offsetof(__sk_buff, vlan_present);
+constexpr int16_t kVlanTciOff = offsetof(__sk_buff, vlan_tci);
+constexpr int16_t kVlanProtoOff = offsetof(__sk_buff, vlan_proto);
 constexpr uint32_t kMinFrame = 14;  // an Ethernet header
 
 // Just enough of an assembler to write these programs readably: forward
@@ -48,6 +52,8 @@ public:
     void load32(int dst, int src, int16_t off) { put(BPF_LDX | BPF_W | BPF_MEM, dst, src, off, 0); }
     void store32(int dst, int16_t off, int src) { put(BPF_STX | BPF_W | BPF_MEM, dst, src, off, 0); }
     void store32_imm(int dst, int16_t off, int32_t imm) { put(BPF_ST | BPF_W | BPF_MEM, dst, 0, off, imm); }
+    void store16(int dst, int16_t off, int src) { put(BPF_STX | BPF_H | BPF_MEM, dst, src, off, 0); }
+    void store16_imm(int dst, int16_t off, int32_t imm) { put(BPF_ST | BPF_H | BPF_MEM, dst, 0, off, imm); }
     void load_map(int dst, int map_fd) {
         put(BPF_LD | BPF_DW | BPF_IMM, dst, BPF_PSEUDO_MAP_FD, 0, map_fd);
         put(0, 0, 0, 0, 0);  // the immediate's upper half
@@ -97,8 +103,7 @@ BpfFd load(const char* name, const std::vector<bpf_insn>& prog, int& err) {
 
 BpfFd load_host_egress(int ringbuf_fd, unsigned ifindex, uint32_t max_frame, int& err) {
     Asm a;
-    const auto capture = a.label(), oversize = a.label(), discard = a.label(), drop = a.label();
-    const int32_t room = static_cast<int32_t>(sizeof(HostRecord) + max_frame);
+    const auto capture = a.label(), big = a.label(), oversize = a.label(), drop = a.label();
     a.mov(6, 1);                                  // r6 = skb
     a.load32(2, 6, kMarkOff);
     a.jump_if(BPF_JNE, 2, static_cast<int32_t>(kHostMark), capture);
@@ -108,43 +113,68 @@ BpfFd load_host_egress(int ringbuf_fd, unsigned ifindex, uint32_t max_frame, int
     a.call(BPF_FUNC_redirect);
     a.exit();                                     // bpf_redirect's TC_ACT_REDIRECT
 
-    a.bind(capture);                              // the host stack's frame: to the host RX ring
-    a.load32(7, 6, kLenOff);                      // r7 = len (from the MAC header on egress)
-    a.jump_if(BPF_JGT, 7, static_cast<int32_t>(max_frame), oversize);
+    // The host stack's frame: its bytes and what the kernel keeps beside
+    // them into a ring buffer record (r7 = length, at most `limit`).
+    auto record = [&](uint32_t limit) {
+        const auto tagged = a.label(), copy = a.label(), discard = a.label();
+        a.load_map(1, ringbuf_fd);
+        a.mov_imm(2, static_cast<int32_t>(sizeof(HostRecord) + limit));  // the verifier wants a constant
+        a.mov_imm(3, 0);
+        a.call(BPF_FUNC_ringbuf_reserve);
+        a.jump_if(BPF_JEQ, 0, 0, drop);           // ring buffer full: the frame is lost
+        a.mov(8, 0);
+        a.store32(8, offsetof(HostRecord, len), 7);
+        a.load32(2, 6, kGsoSizeOff);              // nonzero: a super-frame, to cut into gso_size pieces
+        a.store16(8, offsetof(HostRecord, gso_size), 2);
+        // A tag the stack keeps beside the bytes (VLAN devices over this
+        // one): user space puts it back, as the driver would have.
+        a.load32(2, 6, kVlanPresentOff);
+        a.jump_if(BPF_JNE, 2, 0, tagged);
+        a.store16_imm(8, offsetof(HostRecord, flags), 0);
+        a.jump_to(copy);
+        a.bind(tagged);
+        a.store16_imm(8, offsetof(HostRecord, flags), HostRecord::kVlan);
+        a.load32(2, 6, kVlanTciOff);
+        a.store16(8, offsetof(HostRecord, vlan_tci), 2);
+        a.load32(2, 6, kVlanProtoOff);
+        a.store16(8, offsetof(HostRecord, vlan_proto), 2);
+        a.bind(copy);
+        a.mov(1, 6);
+        a.mov_imm(2, 0);
+        a.mov(3, 8);
+        a.add_imm(3, sizeof(HostRecord));
+        a.mov(4, 7);
+        a.call(BPF_FUNC_skb_load_bytes);          // copies paged skbs too
+        a.jump_if(BPF_JNE, 0, 0, discard);
+        a.mov(1, 8);
+        a.mov_imm(2, 0);
+        a.call(BPF_FUNC_ringbuf_submit);
+        a.jump_to(drop);
+        a.bind(discard);
+        a.mov(1, 8);
+        a.mov_imm(2, 0);
+        a.call(BPF_FUNC_ringbuf_discard);
+        a.jump_to(drop);
+    };
+    a.bind(capture);
+    a.load32(7, 6, kLenOff);                      // from the MAC header on egress
+    a.jump_if(BPF_JGT, 7, static_cast<int32_t>(kMaxSuperFrame), oversize);
     a.jump_if(BPF_JLT, 7, static_cast<int32_t>(kMinFrame), drop);
-    a.load_map(1, ringbuf_fd);
-    a.mov_imm(2, room);                           // the verifier wants a constant size
-    a.mov_imm(3, 0);
-    a.call(BPF_FUNC_ringbuf_reserve);
-    a.jump_if(BPF_JEQ, 0, 0, drop);               // ring buffer full: the frame is lost
-    a.mov(8, 0);
-    a.store32(8, offsetof(HostRecord, len), 7);
-    a.store32_imm(8, offsetof(HostRecord, oversize), 0);
-    a.mov(1, 6);
-    a.mov_imm(2, 0);
-    a.mov(3, 8);
-    a.add_imm(3, sizeof(HostRecord));
-    a.mov(4, 7);
-    a.call(BPF_FUNC_skb_load_bytes);              // copies paged skbs too
-    a.jump_if(BPF_JNE, 0, 0, discard);
-    a.mov(1, 8);
-    a.mov_imm(2, 0);
-    a.call(BPF_FUNC_ringbuf_submit);
-    a.jump_to(drop);
-    a.bind(discard);
-    a.mov(1, 8);
-    a.mov_imm(2, 0);
-    a.call(BPF_FUNC_ringbuf_discard);
-    a.jump_to(drop);
+    a.jump_if(BPF_JGT, 7, static_cast<int32_t>(max_frame), big);
+    record(max_frame);
+    a.bind(big);                                  // beyond the MTU: only GSO super-frames
+    a.load32(2, 6, kGsoSizeOff);
+    a.jump_if(BPF_JEQ, 2, 0, oversize);
+    record(kMaxSuperFrame);
 
-    a.bind(oversize);                             // a GSO super-frame, or beyond the MTU:
-    a.load_map(1, ringbuf_fd);                    // only its length, so that it is counted
+    a.bind(oversize);                             // too long to take: only its length,
+    a.load_map(1, ringbuf_fd);                    // so that it is counted
     a.mov_imm(2, sizeof(HostRecord));
     a.mov_imm(3, 0);
     a.call(BPF_FUNC_ringbuf_reserve);
     a.jump_if(BPF_JEQ, 0, 0, drop);
     a.store32(0, offsetof(HostRecord, len), 7);
-    a.store32_imm(0, offsetof(HostRecord, oversize), 1);
+    a.store16_imm(0, offsetof(HostRecord, flags), HostRecord::kOversize);
     a.mov(1, 0);
     a.mov_imm(2, 0);
     a.call(BPF_FUNC_ringbuf_submit);

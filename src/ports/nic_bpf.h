@@ -28,9 +28,19 @@ inline constexpr uint32_t kHostMark = 0x6e6d6800;  // "nmh\0"
 
 /// What the host egress program puts in the ring buffer before each frame.
 struct HostRecord {
-    uint32_t len;       // frame length
-    uint32_t oversize;  // 1: the frame was longer than the record room; no bytes follow
+    static constexpr uint16_t kOversize = 1;  // longer than the record room: no bytes follow
+    static constexpr uint16_t kVlan = 2;      // the stack left an 802.1Q tag out of the bytes
+    uint32_t len;         // frame length, without the tag
+    uint16_t flags;
+    uint16_t vlan_tci;    // host order
+    uint16_t vlan_proto;  // network order
+    uint16_t gso_size;    // nonzero: a GSO super-frame (TCP always sends them), cut at this size
 };
+
+/// The longest frame the host egress program takes: a 64 KiB GSO
+/// super-frame with its Ethernet header and two tags (BIG TCP's larger
+/// ones are dropped and counted).
+inline constexpr uint32_t kMaxSuperFrame = 65535 + 22;
 
 /// tcx attach points (linux/bpf.h of kernels >= 6.6; Debian 12's headers
 /// predate them).

@@ -15,7 +15,10 @@
 //          which drops the record its callback cannot take: a full host
 //          RX ring leaves records waiting, as netmap leaves them queued.
 //          Frames longer than the MTU (GSO super-frames: turn GSO/TSO off,
-//          as netmap asks) are dropped and counted.
+//          as netmap asks) are dropped and counted.  What the driver would
+//          have done to a frame before the wire we do here: a VLAN tag kept
+//          beside the bytes goes back in, and a TCP/UDP checksum left for
+//          the device is completed (partial_csum.h).
 // host TX  txsync sends each frame on an AF_PACKET socket bound to IF whose
 //          frames carry skb->mark = kHostMark.  Without qdisc bypass they
 //          meet the same egress program, which sends marked frames back in
@@ -35,17 +38,20 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <vector>
 
 #include "core/syscalls.h"
 #include "ports/copy_fed_rx.h"
 #include "ports/nic.h"
 #include "ports/nic_bpf.h"
+#include "ports/gso_split.h"
+#include "ports/partial_csum.h"
 
 namespace unetmap::nic {
 
 namespace {
 
-constexpr uint32_t kRingBytes = 4u << 20;  // the BPF ring buffer: ~2700 full-size frames
+constexpr uint32_t kRingBytes = 8u << 20;  // the BPF ring buffer: 5000 full-size frames, 120 super-frames
 
 // bpf_ringbuf record header (include/uapi/linux/bpf.h).
 constexpr uint32_t kBusyBit = 1u << 31, kDiscardBit = 1u << 30, kHdrSize = 8;
@@ -74,6 +80,8 @@ private:
     void* cons_ = MAP_FAILED;  // consumer position page (ours to write)
     void* prod_ = MAP_FAILED;  // producer position page, then the data twice
     uint32_t max_frame_ = 0;
+    std::vector<uint8_t> scratch_;  // one frame being completed (tag, checksum)
+    std::vector<uint8_t> segment_;  // one piece of a super-frame
 };
 
 int HostQueue::open(const QueueSpec& spec, std::unique_ptr<NicQueue>& out) {
@@ -82,6 +90,8 @@ int HostQueue::open(const QueueSpec& spec, std::unique_ptr<NicQueue>& out) {
     if (int e = read_facts(spec.ifname, f)) return e;
     auto q = std::make_unique<HostQueue>();
     q->max_frame_ = f.mtu + 22;  // Ethernet header and two VLAN tags
+    q->scratch_.resize(kMaxSuperFrame + 4);
+    q->segment_.resize(q->max_frame_ + 4);
     q->page_ = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
 
     // The injecting socket: protocol 0 (it receives nothing), the mark.
@@ -125,34 +135,75 @@ int HostQueue::rxsync(Region& region, KRing& k, netmap_ring* ring) {
     auto* cons_pos = static_cast<uint64_t*>(cons_);
     const auto* prod_pos = static_cast<const uint64_t*>(prod_);
     const auto* data = static_cast<const unsigned char*>(prod_) + page_;
+    // The kernel wakes a sleeping reader only when it commits the record
+    // the consumer position points at (a reader that has caught up): so
+    // the position moves after every record, as libbpf's reader does, and
+    // once caught up we look at the producer again after a full fence, in
+    // case a record was committed while the position was stale.
     uint64_t cons = __atomic_load_n(cons_pos, __ATOMIC_RELAXED);  // only we move it
-    const uint64_t prod = __atomic_load_n(prod_pos, __ATOMIC_ACQUIRE);
     uint64_t pkts = 0, bytes = 0, drops = 0;
     int err = 0;
-    while (cons < prod) {
-        const auto* hdr = reinterpret_cast<const uint32_t*>(data + (cons & (kRingBytes - 1)));
-        const uint32_t word = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
-        if (word & kBusyBit) break;  // reserved, not yet submitted
-        const uint32_t sample = word & ~(kBusyBit | kDiscardBit);
-        if (!(word & kDiscardBit)) {
-            HostRecord rec{};
-            if (sample >= sizeof rec) std::memcpy(&rec, hdr + kHdrSize / 4, sizeof rec);
-            const auto* frame = reinterpret_cast<const unsigned char*>(hdr) + kHdrSize + sizeof rec;
-            const uint32_t need = slots_for(rec.len, bsz);
-            if (sample < sizeof rec || rec.oversize || rec.len > sample - sizeof rec ||
-                need > std::min(n - 1, kMaxChainSlots)) {
-                drops++;
-            } else {
-                if (need > room) break;  // the rest waits in the ring buffer
-                if ((err = copy_frame_to_rx(region, ring, n, tail, {{frame, rec.len}}))) break;
-                room -= need;
-                pkts++;
-                bytes += rec.len;
+    for (;;) {
+        const uint64_t prod = __atomic_load_n(prod_pos, __ATOMIC_ACQUIRE);
+        if (cons >= prod) break;
+        while (cons < prod) {
+            const auto* hdr = reinterpret_cast<const uint32_t*>(data + (cons & (kRingBytes - 1)));
+            const uint32_t word = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
+            if (word & kBusyBit) goto done;  // reserved, not yet submitted: its commit will wake us
+            const uint32_t sample = word & ~(kBusyBit | kDiscardBit);
+            if (!(word & kDiscardBit)) {
+                HostRecord rec{};
+                if (sample >= sizeof rec) std::memcpy(&rec, hdr + kHdrSize / 4, sizeof rec);
+                const auto* bytes_in = reinterpret_cast<const unsigned char*>(hdr) + kHdrSize + sizeof rec;
+                const bool tagged = (rec.flags & HostRecord::kVlan) != 0;
+                const uint32_t len = rec.len + (tagged ? 4 : 0);
+                if (sample < sizeof rec || (rec.flags & HostRecord::kOversize) || rec.len > sample - sizeof rec ||
+                    rec.len < 14 || len > scratch_.size()) {
+                    drops++;
+                } else {
+                    // The frame as the wire would have had it: the tag back
+                    // in (the driver would have put it there), then cut into
+                    // segments or its checksum completed (validate_xmit_skb's
+                    // work, which comes after tc egress).
+                    uint8_t* f = scratch_.data();
+                    if (tagged) {
+                        const uint16_t tci = htons(rec.vlan_tci);
+                        std::memcpy(f, bytes_in, 12);
+                        std::memcpy(f + 12, &rec.vlan_proto, 2);
+                        std::memcpy(f + 14, &tci, 2);
+                        std::memcpy(f + 16, bytes_in + 12, rec.len - 12);
+                    } else {
+                        std::memcpy(f, bytes_in, rec.len);
+                    }
+                    const uint32_t segs = rec.gso_size ? gso_count(f, len, rec.gso_size) : 1;
+                    const uint32_t seg_len = rec.gso_size ? std::min(len, max_frame_) : len;
+                    const uint32_t need = segs * slots_for(seg_len, bsz);
+                    if (segs == 0 || seg_len > segment_.size() || need > n - 1) {
+                        drops++;  // a super-frame we cannot cut, or more than the ring holds
+                    } else {
+                        if (need > room) goto done;  // the rest waits in the ring buffer
+                        if (rec.gso_size) {
+                            gso_split(f, len, rec.gso_size, segment_.data(), [&](const uint8_t* p, size_t l) {
+                                if (!err) err = copy_frame_to_rx(region, ring, n, tail, {{p, static_cast<uint32_t>(l)}});
+                                bytes += l;
+                            });
+                        } else {
+                            complete_partial_checksum(f, len);
+                            err = copy_frame_to_rx(region, ring, n, tail, {{f, len}});
+                            bytes += len;
+                        }
+                        if (err) goto done;
+                        room -= need;
+                        pkts += segs;
+                    }
+                }
             }
+            cons += (sample + kHdrSize + 7) & ~7u;
+            __atomic_store_n(cons_pos, cons, __ATOMIC_RELEASE);
         }
-        cons += (sample + kHdrSize + 7) & ~7u;
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
     }
-    __atomic_store_n(cons_pos, cons, __ATOMIC_RELEASE);
+done:
     k.hwtail.store(tail, std::memory_order_release);
     k.packets.fetch_add(pkts, std::memory_order_relaxed);
     k.bytes.fetch_add(bytes, std::memory_order_relaxed);

@@ -8,7 +8,12 @@
 #            transfer P1 -> P2 (10.77.0.1 -> 10.77.0.2) arrives intact, and
 #            cannot connect once the bridge is stopped;
 # pktgen_*   pkt-gen -f tx on netmap:p1 in P1: every frame is counted by the
-#            kernel at m1, and pkt-gen -f rx on netmap:m1 receives them all.
+#            kernel at m1, and pkt-gen -f rx on netmap:m1 receives them all;
+# hosttap_*  bridge -i netmap:p1 -i netmap:p1^ in P1, the transparent
+#            in-line tap: P1's host stack still reaches M (10.77.0.9) with
+#            ping and a TCP transfer, every frame passing through the
+#            bridge; nothing passes while the bridge is stopped (SIGSTOP);
+#            once it exits, the interface works as before.
 # *_native uses AF_XDP (UNETMAP_ADMODE=1), *_emulated AF_PACKET (2).
 # Needs root; namespaces and veth pairs are deleted at exit.
 BRIDGE=$1 PKTGEN=$2 XFER=$3 CASE=$4
@@ -102,6 +107,38 @@ pktgen_*)
         [ "$got" -ge $((n / 2)) ] || fail "received only $got of $n" ;;
     *)  [ "$got" -eq "$n" ] || fail "received $got of $n" ;;
     esac
+    ;;
+hosttap_*)
+    command -v ping >/dev/null || fail "needs ping (iputils-ping)"
+    ip -n $M addr add 10.77.0.9/24 dev m1_$id
+    ip netns exec $M ethtool -K m1_$id tx off tso off gso off >/dev/null 2>&1 || fail "ethtool -K m1_$id"
+    bg bridge ip netns exec $P1 "$BRIDGE" -i netmap:p1_$id -i "netmap:p1_$id^"
+    waitline bridge "bridge:"
+    settle 0.5
+    ip netns exec $P1 ping -c 3 -i 0.2 -W 2 10.77.0.9 >"$out/ping" 2>&1 || fail "ping through the tap"
+    bg srv ip netns exec $M "$XFER" listen 5001 4000000
+    waitline srv listening
+    bg cli ip netns exec $P1 "$XFER" send 10.77.0.9 5001 4000000
+    waitfor cli
+    waitfor srv
+    grepq 'ok 4000000' srv
+    # Stopped, not gone: the interface stays the tap's, and nothing passes.
+    kill -STOP "$pid_bridge"
+    if ip netns exec $P1 ping -c 2 -i 0.2 -W 1 10.77.0.9 >"$out/ping_stopped" 2>&1; then
+        kill -CONT "$pid_bridge"
+        fail "ping passed a stopped tap"
+    fi
+    kill -CONT "$pid_bridge"
+    stop bridge
+    # Every frame went through the bridge: 4 MB of segments one way, their
+    # acknowledgements the other.
+    up=$(sed -n "s/.*netmap:p1_$id^ -> netmap:p1_$id: \([0-9]*\) packets forwarded.*/\1/p" "$out/bridge")
+    down=$(sed -n "s/.*netmap:p1_$id -> netmap:p1_$id^: \([0-9]*\) packets forwarded.*/\1/p" "$out/bridge")
+    echo "host -> wire $up, wire -> host $down" >"$out/summary"
+    [ "${up:-0}" -ge 2700 ] && [ "${down:-0}" -ge 500 ] ||
+        fail "the bridge forwarded $up frames from the host and $down to it"
+    # Gone: the interface is as it was.
+    ip netns exec $P1 ping -c 1 -W 2 10.77.0.9 >"$out/ping_after" 2>&1 || fail "no traffic once the tap exited"
     ;;
 *) fail "unknown case" ;;
 esac
