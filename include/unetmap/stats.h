@@ -32,6 +32,7 @@ extern "C" {
 
 #define UNETMAP_PORT_PERSISTENT	0x1	/* created by NETMAP_REQ_VALE_NEWIF */
 #define UNETMAP_PORT_ATTACHED	0x2	/* is a member of a VALE switch */
+#define UNETMAP_PORT_NIC	0x4	/* the member of an attached interface (valectl -a/-h) */
 
 struct unetmap_port_stats {
 	char		name[64];	/* the name as found (e.g. "vale0:p") */
@@ -41,7 +42,8 @@ struct unetmap_port_stats {
 	uint32_t	port_idx;	/* port index in the switch, if attached */
 	uint32_t	tx_rings, rx_rings;
 	uint32_t	tx_slots, rx_slots;
-	uint32_t	pad;
+	uint32_t	agent_pid;	/* UNETMAP_PORT_NIC: pid of the process forwarding
+					   between the interface and the switch (0: none) */
 	uint64_t	tx_packets, tx_bytes, tx_drops;
 	uint64_t	rx_packets, rx_bytes, rx_drops;
 };

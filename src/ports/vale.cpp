@@ -111,12 +111,14 @@ bool host_interface_exists(std::string_view name) {
     return ::if_nametoindex(n.c_str()) != 0;
 }
 
-void set_name(char (&dst)[kNameMax], std::string_view src) {
+template <size_t N>
+void set_name(char (&dst)[N], std::string_view src) {
     std::memset(dst, 0, sizeof dst);
-    std::memcpy(dst, src.data(), std::min<size_t>(src.size(), kNameMax - 1));
+    std::memcpy(dst, src.data(), std::min<size_t>(src.size(), N - 1));
 }
 
-std::string_view name_of(const char (&n)[kNameMax]) { return {n, strnlen(n, kNameMax)}; }
+template <size_t N>
+std::string_view name_of(const char (&n)[N]) { return {n, strnlen(n, N)}; }
 
 // ---------------------------------------------------------------------------
 // Regions
@@ -855,6 +857,7 @@ int delete_persistent(Registry& reg, std::string_view name) {
     if (port == kNone) return ENXIO;
     VPort* v = vport_of(reg, port);
     if (!v || !(v->flags & VPort::kPersistent)) return EINVAL;
+    if (v->flags & (VPort::kNic | VPort::kNicHost)) return EINVAL;  // an interface's member: valectl -d
     PortEntry& p = reg.port(port);
     if (v->where.load(std::memory_order_relaxed) != 0 || p.refs > 1) return EBUSY;
     reg.put_port(port);  // the last reference: vale_destroy frees it
@@ -917,6 +920,9 @@ int detach(Registry& reg, std::string_view full_name, uint32_t& member) {
     if (!v) return ENXIO;
     // An ephemeral port leaves its switch when it is closed, not by request.
     if (mb.kind == kMemberVale && !(v->flags & VPort::kPersistent)) return EINVAL;
+    // An interface's members go with their agent (src/ctl/vale_nic.cpp);
+    // the host rings' member only with the interface's.
+    if (v->flags & (VPort::kNic | VPort::kNicHost)) return EINVAL;
     const uint32_t kind = mb.kind;
     remove_member(reg, sw, m);
     member = m;
@@ -926,6 +932,135 @@ int detach(Registry& reg, std::string_view full_name, uint32_t& member) {
         reg.put_port(port);  // may destroy the null port
     }
     return 0;
+}
+
+// ---------------------------------------------------------------------------
+// Attached interfaces
+// ---------------------------------------------------------------------------
+
+bool names_interface(Registry& reg, std::string_view full_name) {
+    std::string_view sw_name, port_name;
+    if (split_name(full_name, sw_name, port_name)) return false;
+    // A NIC port of that name is open (by an agent, or any program): still
+    // an interface, which nic_member_create finds busy.
+    const uint32_t p = reg.find_port(port_name);
+    return p == kNone ? host_interface_exists(port_name) : reg.port(p).kind == PortKind::Nic;
+}
+
+namespace {
+
+// A persistent member port for an interface: one reference (dropped by
+// nic_member_remove), flags kPersistent plus `role`.
+int make_nic_port(Registry& reg, std::string_view name, const PortShape& shape, uint32_t role, uint32_t& out) {
+    if (int e = make_port(reg, name, shape, out)) return e;
+    PortEntry& p = reg.port(out);
+    p.flags |= PortEntry::kPersistent;
+    p.refs = 1;
+    VPort& v = area(reg).vports[out];
+    v.flags = VPort::kPersistent | role;
+    v.nic = NicAgent{};
+    v.nic.host_port = kNone;
+    return 0;
+}
+
+// Drop one interface member port: off the switch, no longer persistent,
+// its reference gone (destroyed now, or when the agent's descriptor closes).
+void drop_nic_port(Registry& reg, uint32_t port) {
+    VPort* v = vport_of(reg, port);
+    if (!v) return;
+    if (const uint32_t w = v->where.load(std::memory_order_relaxed))
+        remove_member(reg, where_switch(w), where_member(w));
+    const bool persistent = v->flags & VPort::kPersistent;
+    v->flags = 0;
+    v->nic = NicAgent{};
+    PortEntry& p = reg.port(port);
+    p.flags &= ~PortEntry::kPersistent;
+    if (persistent) reg.put_port(port);
+}
+
+}  // namespace
+
+int nic_member_create(Registry& reg, std::string_view full_name, bool host, const PortShape& shape,
+                      const ProcRef& owner, uint32_t& member, uint32_t& port) {
+    std::string_view sw_name, ifname;
+    if (int e = split_name(full_name, sw_name, ifname)) return e;
+    if (ifname.size() >= kIfNameMax) return EINVAL;
+    const std::string host_name = std::string(full_name) + "^";
+    if (host && host_name.size() >= kNameMax) return EINVAL;
+    sweep(reg);
+    uint32_t sw = find_switch(reg, sw_name);
+    if (sw != kNone && (find_member(reg, sw, full_name) != kNone || find_member(reg, sw, host_name) != kNone))
+        return EBUSY;
+    // Open as a NIC port by some process, or attached (here or to another
+    // switch): one agent per interface.  A member port that is still there
+    // detached (its agent is closing it) holds the name too.
+    if (const uint32_t p = reg.find_port(ifname); p != kNone && reg.port(p).kind == PortKind::Nic) return EBUSY;
+    bool attached = false;
+    for_each_nic_member(reg, [&](uint32_t, VPort& v) {
+        attached = attached || name_of(v.nic.ifname) == ifname;
+    });
+    if (attached || reg.find_port(full_name) != kNone || (host && reg.find_port(host_name) != kNone))
+        return EBUSY;
+    const uint32_t need = host ? 2 : 1;
+    if (sw != kNone && area(reg).sw[sw].nmembers + need > kMaxMembers) return ENOMEM;
+    if (sw == kNone) {
+        bool room = false;
+        for (const Switch& s : area(reg).sw) room = room || !s.in_use;
+        if (!room) return ENOMEM;
+    }
+
+    uint32_t main_port, host_port = kNone;
+    if (int e = make_nic_port(reg, full_name, shape, VPort::kNic, main_port)) return e;
+    if (host) {
+        // The host rings' member shares the main member's region, so that
+        // the agent moves frames among the three ports by swapping buffers.
+        PortShape hs = shape;
+        hs.mem_id = reg.hdr().regions[reg.port(main_port).region].mem_id;
+        if (int e = make_nic_port(reg, host_name, hs, VPort::kNicHost, host_port)) {
+            drop_nic_port(reg, main_port);
+            return e;
+        }
+    }
+    VPort& v = area(reg).vports[main_port];
+    v.nic.state = NicAgent::kStarting;
+    v.nic.proc = owner;
+    set_name(v.nic.ifname, ifname);
+    if (host_port != kNone) {
+        v.nic.host_port = host_port;
+        v.nic.host_gen = reg.port(host_port).gen;
+    }
+    if (sw == kNone) sw = new_switch(reg, sw_name);  // room checked above
+    member = free_member(area(reg).sw[sw]);
+    add_member(reg, sw, member, full_name, main_port, kMemberVale);
+    if (host_port != kNone) add_member(reg, sw, free_member(area(reg).sw[sw]), host_name, host_port, kMemberVale);
+    port = main_port;
+    return 0;
+}
+
+NicAgent* nic_agent(Registry& reg, uint32_t port, uint32_t gen) {
+    VPort* v = vport_of(reg, port);
+    if (!v || !(v->flags & VPort::kNic) || reg.port(port).gen != gen) return nullptr;
+    return &v->nic;
+}
+
+uint32_t nic_member_port(Registry& reg, std::string_view full_name) {
+    std::string_view sw_name, port_name;
+    if (split_name(full_name, sw_name, port_name)) return kNone;
+    const uint32_t sw = find_switch(reg, sw_name);
+    const uint32_t m = find_member(reg, sw, full_name);
+    if (m == kNone) return kNone;
+    const uint32_t port = static_cast<uint32_t>(area(reg).sw[sw].members[m].ident.load(std::memory_order_relaxed));
+    const VPort* v = vport_of(reg, port);
+    return v && (v->flags & VPort::kNic) ? port : kNone;
+}
+
+void nic_member_remove(Registry& reg, uint32_t port) {
+    VPort* v = vport_of(reg, port);
+    if (!v || !(v->flags & VPort::kNic)) return;
+    const uint32_t host = v->nic.host_port, host_gen = v->nic.host_gen;
+    drop_nic_port(reg, port);
+    if (host < kMaxPorts && reg.port(host).gen == host_gen)
+        if (VPort* h = vport_of(reg, host); h && (h->flags & VPort::kNicHost)) drop_nic_port(reg, host);
 }
 
 void fill_shape_and_counters(Registry& reg, const PortEntry& p, struct ::unetmap_port_stats& out) {

@@ -72,18 +72,46 @@ struct Switch {
     std::atomic<uint64_t> ht[kHashSize];
 };
 
+// Who forwards between an attached interface and its member port (the
+// interface's "agent", started by src/ctl/vale_nic.cpp).  A process is
+// named by its pid and its start time (field 22 of /proc/PID/stat), so that
+// a recycled pid is never mistaken for it.
+struct ProcRef {
+    int32_t pid;
+    uint32_t pad;
+    uint64_t start;  // clock ticks after boot; 0 = nobody
+};
+
+struct NicAgent {
+    uint32_t state;
+    static constexpr uint32_t kStarting = 1;  // `proc` is the attaching process, waiting for its agent
+    static constexpr uint32_t kRunning = 2;   // `proc` is the agent
+    uint32_t host_port;  // the member of the host rings (valectl -h), or kNone
+    uint32_t host_gen;   // its port generation
+    uint32_t pad;
+    ProcRef proc;
+    char ifname[kIfNameMax];
+};
+
 // Per registry port slot: what VALE knows about that port.  Valid only
 // while `gen` equals the PortEntry's generation.
 struct VPort {
     uint32_t gen;
     uint32_t flags;
     static constexpr uint32_t kPersistent = 1;  // created by NETMAP_REQ_VALE_NEWIF
+    // The member of an attached interface, "valeS:IF" (VALE_ATTACH of an
+    // interface name): a persistent port only its agent opens; `nic` says
+    // who that is.  kNicHost: the member of its host rings, "valeS:IF^".
+    static constexpr uint32_t kNic = 2;
+    static constexpr uint32_t kNicHost = 4;
     // 0 = on no switch; else (switch index + 1) | member index << 16.
     std::atomic<uint32_t> where;
     // TX rings (bit i) in the middle of an over-long NS_MOREFRAG chain
     // being dropped: their next slots are discarded up to the chain's end.
     // Bit i is written only by the thread syncing TX ring i.
     std::atomic<uint32_t> tx_skip;
+    uint32_t pad;
+    NicAgent nic;  // kNic only
 };
 
 struct Area {
@@ -130,6 +158,33 @@ int delete_persistent(Registry& reg, std::string_view name);
 int attach(Registry& reg, std::string_view full_name, uint32_t mode, uint32_t& member);
 /// Undo attach(); a null port loses its reference (and may go away).
 int detach(Registry& reg, std::string_view full_name, uint32_t& member);
+
+// ---- attached interfaces (the agents themselves: src/ctl/vale_nic.cpp) -----
+
+/// Does VALE_ATTACH "valeS:P" name an interface (P is no port, and an
+/// interface of that name exists in the caller's network namespace)?
+bool names_interface(Registry& reg, std::string_view full_name);
+/// Create the member port "valeS:IF" (and "valeS:IF^" with `host`) on
+/// switch S for interface IF, persistent, with its NicAgent in state
+/// kStarting owned by `owner`.  EBUSY if the name is on the switch, the
+/// interface is attached anywhere or is open as a NIC port; ENOMEM if a
+/// table is full.  `port` is the member port ("valeS:IF").
+int nic_member_create(Registry& reg, std::string_view full_name, bool host, const PortShape& shape,
+                      const ProcRef& owner, uint32_t& member, uint32_t& port);
+/// The NicAgent of member port `port` if it is still the one of generation `gen`.
+NicAgent* nic_agent(Registry& reg, uint32_t port, uint32_t gen);
+/// Member port of "valeS:IF" on its switch if it is an interface's member
+/// (kNic), else kNone.
+uint32_t nic_member_port(Registry& reg, std::string_view full_name);
+/// Take an interface's members off their switch and drop their persistent
+/// references (they go away with the agent's last descriptor).
+void nic_member_remove(Registry& reg, uint32_t port);
+/// Every interface member port (kNic), for the callback.
+template <class F>
+void for_each_nic_member(Registry& reg, F f) {
+    for (uint32_t port = 0; port < kMaxPorts; port++)
+        if (VPort* v = vport_of(reg, port); v && (v->flags & VPort::kNic)) f(port, *v);
+}
 
 /// The shape (mem_id, rings, slots) and the counters, summed over its
 /// rings, of port p into out: what every port listing reports.
