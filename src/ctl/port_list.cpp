@@ -10,6 +10,7 @@
 #include <unetmap/stats.h>
 
 #include "core/registry.h"
+#include "ctl/vale_nic.h"
 #include "ports/vale.h"
 
 namespace unetmap {
@@ -24,6 +25,8 @@ void fill(Registry& reg, uint32_t port, struct ::unetmap_port_stats& out) {
     out.port_idx = kNoPort;
     if (VPort* v = vport_of(reg, port)) {
         if (v->flags & VPort::kPersistent) out.flags |= UNETMAP_PORT_PERSISTENT;
+        if (v->flags & (VPort::kNic | VPort::kNicHost)) out.flags |= UNETMAP_PORT_NIC;
+        if (v->flags & VPort::kNic) out.agent_pid = static_cast<uint32_t>(agent_pid(reg, port));
         if (const uint32_t w = v->where.load(std::memory_order_relaxed)) {
             const uint32_t s = where_switch(w), m = where_member(w);
             if (s < kMaxSwitches && m < kMaxMembers) {

@@ -17,6 +17,7 @@
 #include "core/registry.h"
 #include "ctl/portname.h"
 #include "ctl/requests.h"
+#include "ctl/vale_nic.h"
 #include "ports/vale.h"
 
 namespace unetmap {
@@ -53,15 +54,30 @@ int handle_delif(Descriptor&, std::string_view name, void*, char*) {
     return delete_persistent(reg, name);
 }
 
-// NETMAP_REQ_VALE_ATTACH "valeS:P".
+// NETMAP_REQ_VALE_ATTACH "valeS:P".  P is a persistent VALE port, a null
+// port, or an interface (served by an agent process: vale_nic.cpp).
 int handle_attach(Descriptor&, std::string_view name, void* body, char*) {
     auto& r = *static_cast<nmreq_vale_attach*>(body);
+    const uint32_t mode = r.reg.nr_mode;
+    if (mode != NR_REG_DEFAULT && mode != NR_REG_ALL_NIC && mode != NR_REG_NIC_SW) return EINVAL;
     Registry& reg = Registry::get();
-    CtlGuard g(reg);
-    if (g.error()) return g.error();
-    reg.gc();  // ports of dead processes are gone, as in the kernel
     uint32_t m;
-    if (int e = attach(reg, name, r.reg.nr_mode, m)) return e;
+    bool interface;
+    {
+        CtlGuard g(reg);
+        if (g.error()) return g.error();
+        reg.gc();  // ports of dead processes are gone, as in the kernel
+        interface = names_interface(reg, name);
+        if (!interface) {
+            if (int e = attach(reg, name, mode, m)) return e;
+        }
+    }
+    if (interface) {
+        // Starting the agent needs the lock released: attach_interface takes it as needed.
+        const PortShape shape{r.reg.nr_tx_rings, r.reg.nr_rx_rings, r.reg.nr_tx_slots, r.reg.nr_rx_slots,
+                              0, 0, r.reg.nr_mem_id};
+        if (int e = attach_interface(name, mode == NR_REG_NIC_SW, shape, m)) return e;
+    }
     r.port_index = m;
     return 0;
 }
@@ -69,11 +85,17 @@ int handle_attach(Descriptor&, std::string_view name, void* body, char*) {
 // NETMAP_REQ_VALE_DETACH "valeS:P".
 int handle_detach(Descriptor&, std::string_view name, void* body, char*) {
     auto& r = *static_cast<nmreq_vale_detach*>(body);
+    uint32_t m;
+    bool interface;
+    if (int e = detach_interface(name, m, interface); interface) {  // stops the agent, without the lock
+        if (e) return e;
+        r.port_index = m;
+        return 0;
+    }
     Registry& reg = Registry::get();
     CtlGuard g(reg);
     if (g.error()) return g.error();
     reg.gc();  // ports of dead processes are gone, as in the kernel
-    uint32_t m;
     if (int e = detach(reg, name, m)) return e;
     r.port_index = m;
     return 0;
@@ -145,6 +167,8 @@ void fill_stats(Registry& reg, uint32_t port, std::string_view shown_name, struc
     out.port_idx = kNoPort;
     if (VPort* v = vport_of(reg, port)) {
         if (v->flags & VPort::kPersistent) out.flags |= UNETMAP_PORT_PERSISTENT;
+        if (v->flags & (VPort::kNic | VPort::kNicHost)) out.flags |= UNETMAP_PORT_NIC;
+        if (v->flags & VPort::kNic) out.agent_pid = static_cast<uint32_t>(agent_pid(reg, port));
         if (const uint32_t w = v->where.load(std::memory_order_relaxed)) {
             out.flags |= UNETMAP_PORT_ATTACHED;
             out.bridge_idx = static_cast<uint16_t>(where_switch(w));
