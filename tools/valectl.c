@@ -7,8 +7,8 @@
  *   valectl -l valeS:P          bridge and port indices of one port
  *   valectl -n NAME [-C cfg] [-m memid]   create a persistent port
  *   valectl -r NAME             remove a persistent port
- *   valectl -a valeS:NAME       attach a port to switch valeS
- *   valectl -h valeS:NAME       the same, with the host rings (NIC ports)
+ *   valectl -a valeS:NAME       attach a port or an interface to switch valeS
+ *   valectl -h valeS:IFNAME     attach an interface with its host rings
  *   valectl -d valeS:NAME       detach it
  *   valectl -g NAME             port geometry (NETMAP_REQ_PORT_INFO_GET)
  *   valectl -p/-P NAME          start/stop polling (NIC ports only)
@@ -19,7 +19,9 @@
  *                               counters (unetmap extension)
  *
  * Everything goes through NIOCCTRL on /dev/netmap, except the counters,
- * which come from unetmap_port_stats() (<unetmap/stats.h>).
+ * which come from unetmap_port_stats() (<unetmap/stats.h>).  Attaching an
+ * interface starts the process that forwards its frames (the library does
+ * that on VALE_ATTACH; see docs/NIC.md); -v shows its pid.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -53,8 +55,8 @@ static void usage(int code)
 	    "       valectl -l valeS:P [-v]           bridge/port index of a port\n"
 	    "       valectl -n NAME [-C cfg] [-m id]  create a persistent port\n"
 	    "       valectl -r NAME                   remove a persistent port\n"
-	    "       valectl -a valeS:NAME [-C cfg] [-m id]  attach NAME to valeS\n"
-	    "       valectl -h valeS:NAME             attach with the host rings\n"
+	    "       valectl -a valeS:NAME [-C cfg] [-m id]  attach NAME (port or interface) to valeS\n"
+	    "       valectl -h valeS:IFNAME           attach an interface with its host rings\n"
 	    "       valectl -d valeS:NAME             detach\n"
 	    "       valectl -g NAME                   port information\n"
 	    "       valectl -p NAME [-C mode,cpu,ncpu] / -P NAME   polling on/off\n"
@@ -158,6 +160,12 @@ static void print_counters(const struct unetmap_port_stats *st)
 	       "  rx %" PRIu64 " packets %" PRIu64 " bytes %" PRIu64 " drops\n",
 	       st->tx_packets, st->tx_bytes, st->tx_drops,
 	       st->rx_packets, st->rx_bytes, st->rx_drops);
+	if (st->flags & UNETMAP_PORT_NIC) {
+		if (st->agent_pid)
+			printf("    interface, forwarded by agent pid %" PRIu32 "\n", st->agent_pid);
+		else
+			printf("    interface, no agent running\n");
+	}
 	if (verbose > 1)
 		printf("    mem_id %u tx_rings %u rx_rings %u tx_slots %u rx_slots %u%s\n",
 		       st->mem_id, st->tx_rings, st->rx_rings, st->tx_slots, st->rx_slots,
