@@ -403,14 +403,13 @@ int main(int argc, char **argv)
 	snprintf(spec, sizeof spec, "netmap:%s%s/x@%u", ifname, host ? "*" : "", sw->reg.nr_mem_id);
 	lib_err[0] = '\0';
 	nic = nmport_open(spec);
-	if (nic == NULL || (host && nic->reg.nr_host_rx_rings == 0)) {
+	if (nic == NULL) {
 		int e = errno;
-		if (host && (nic != NULL || e == EINVAL))
-			send_msg(UNETMAP_AGENT_RESULT, EOPNOTSUPP,
-				 "the host rings of %s are not available (netmap:%s* is not supported yet)",
-				 ifname, ifname);
-		else
-			send_msg(UNETMAP_AGENT_RESULT, e, "netmap:%s: %s", ifname, why(e));
+		send_msg(UNETMAP_AGENT_RESULT, e, "%s: %s", spec, why(e));
+		goto out;
+	}
+	if (host && (nic->reg.nr_host_rx_rings == 0 || nic->reg.nr_host_tx_rings == 0)) {
+		send_msg(UNETMAP_AGENT_RESULT, EOPNOTSUPP, "%s has no host rings", spec);
 		goto out;
 	}
 	nl = netlink_open();
