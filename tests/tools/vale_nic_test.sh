@@ -16,10 +16,15 @@
 #            listed without agent, detached cleanly, and a new attach
 #            forwards again; deleting the veth makes the agent go and its
 #            member leave the switch;
+# host_rings_*  M's own stack on ma (10.79.0.3): attached with -a, ma is
+#            cut off from it (A cannot ping M); with -h the switch has
+#            members ma and ma^ and A and M ping each other through it
+#            (wire -> ma -> switch -> ma^ -> M's stack, and back); after -d
+#            ma is an ordinary interface again (A pings M directly);
 # bad_input  unknown interface (ENXIO), attached twice or to another
 #            switch, or held by another process (EBUSY), detach of what
-#            is not attached (ENXIO), host rings (EOPNOTSUPP until they
-#            exist): each leaves no agent, no member, no XDP program.
+#            is not attached (ENXIO): each leaves no agent, no member, no
+#            XDP program.
 # *_native uses AF_XDP (UNETMAP_ADMODE=1), *_emulated AF_PACKET (2).
 # Needs root; namespaces and veth pairs are deleted at exit.
 VALECTL=$1 PKTGEN=$2 XFER=$3 CASE=$4
@@ -197,18 +202,44 @@ lifecycle)
     vc -d $SW:ma_$id || fail "detach ma: $(cat "$out/vc")"
     nothing_left ma_$id "after detach"
     ;;
+host_rings_*)
+    ip -n $M addr add 10.79.0.3/24 dev ma_$id
+    ping_m() { timeout 15 ip netns exec $A ping -c 3 -i 0.2 -W 1 10.79.0.3 >"$out/ping" 2>&1; }
+    flush() { ip -n $A neigh flush all; ip -n $M neigh flush all; }
+    ping_m || fail "A cannot ping M before any attach"
+    vc -a $SW:ma_$id || fail "attach ma: $(cat "$out/vc")"
+    flush
+    ! ping_m || fail "A reaches M's stack with ma attached without host rings"
+    vc -d $SW:ma_$id || fail "detach ma: $(cat "$out/vc")"
+    vc -h $SW:ma_$id || fail "attach ma with host rings: $(cat "$out/vc")"
+    has_member $SW:ma_$id && has_member "$SW:ma_$id^" || fail "members: $(members)"
+    pa=$(agent_of $SW:ma_$id)
+    [ -n "$pa" ] || fail "no agent for ma"
+    flush
+    ping_m || fail "A cannot ping M's stack through the switch"
+    grep -q DUP "$out/ping" && fail "duplicate replies: $(cat "$out/ping")"
+    timeout 15 ip netns exec $M ping -c 3 -i 0.2 -W 1 10.79.0.1 >"$out/ping" 2>&1 ||
+        fail "M's stack cannot ping A through the switch"
+    # the switch counted them: frames in and out of both members
+    timeout 10 "$VALECTL" -v >"$out/list"
+    awk -v m="$SW:ma_$id^" '$1 == m { getline; if ($2 > 0 && $9 > 0) ok = 1 } END { exit !ok }' "$out/list" ||
+        fail "no frames through $SW:ma_$id^: $(cat "$out/list")"
+    vc -d $SW:ma_$id || fail "detach ma: $(cat "$out/vc")"
+    wait_gone "$pa"
+    nothing_left ma_$id "after detach"
+    ! has_member "$SW:ma_$id^" || fail "host member left after detach"
+    flush
+    ping_m || fail "A cannot ping M once ma is detached"
+    ;;
 bad_input)
     vc -a $SW:nosuch0 && fail "attached a missing interface"
     grepq 'No such device or address' vc
     nothing_left nosuch0 "unknown interface"
+    vc -h $SW:nosuch0 && fail "attached a missing interface with host rings"
+    grepq 'No such device or address' vc
+    ! has_member "$SW:nosuch0^" || fail "host member left"
     vc -d $SW:ma_$id && fail "detached what was not attached"
     grepq 'No such device or address' vc
-    # host rings: not implemented yet (docs/NIC.md)
-    vc -h $SW:ma_$id && fail "attached with host rings"
-    grepq 'Operation not supported' vc
-    grepq 'host rings' vc
-    nothing_left ma_$id "host rings"
-    ! has_member "$SW:ma_$id^" || fail "host member left"
     # held by another process (a program on netmap:ma)
     bg rx ip netns exec $M "$PKTGEN" -f rx -i netmap:ma_$id
     waitline rx 'Receiving from'
