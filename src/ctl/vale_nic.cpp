@@ -186,15 +186,17 @@ int stop_process(const ProcRef& r, int grace_ms) {
 // ---------------------------------------------------------------------------
 
 // $UNETMAP_VALE_AGENT, else next to this library (a build tree), else where
-// it is installed.
+// it is installed: relative to this library (an install moved elsewhere),
+// then the configured path.
 std::string agent_path() {
     if (const char* e = secure_getenv("UNETMAP_VALE_AGENT"); e && *e) return e;
     Dl_info info{};
     if (::dladdr(reinterpret_cast<void*>(&agent_path), &info) && info.dli_fname) {
-        std::string p = info.dli_fname;
-        const size_t slash = p.rfind('/');
-        p = (slash == std::string::npos ? std::string(".") : p.substr(0, slash)) + "/" UNETMAP_AGENT_NAME;
-        if (::access(p.c_str(), X_OK) == 0) return p;
+        const std::string lib = info.dli_fname;
+        const size_t slash = lib.rfind('/');
+        const std::string dir = slash == std::string::npos ? std::string(".") : lib.substr(0, slash);
+        for (const std::string& p : {dir + "/" UNETMAP_AGENT_NAME, dir + "/" UNETMAP_LIB_TO_AGENT "/" UNETMAP_AGENT_NAME})
+            if (::access(p.c_str(), X_OK) == 0) return p;
     }
     return UNETMAP_LIBEXECDIR "/" UNETMAP_AGENT_NAME;
 }
@@ -350,6 +352,11 @@ int attach_interface(std::string_view full_name, bool host, const PortShape& sha
     const ProcRef me = proc_ref(::getpid());
     std::string_view sw_name, ifname;
     if (int e = split_name(full_name, sw_name, ifname)) return e;
+    if (me.pid == 0) {  // agents are named by pid and start time, read from /proc
+        std::fprintf(stderr, "unetmap: attaching %.*s: /proc is not mounted\n", static_cast<int>(full_name.size()),
+                     full_name.data());
+        return ENOSYS;
+    }
     uint32_t port, gen;
     {
         CtlGuard g(reg);

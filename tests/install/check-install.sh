@@ -29,6 +29,16 @@ CM
 cmake -S "$tmp/cm" -B "$tmp/cm/build" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
 cmake --build "$tmp/cm/build" >/dev/null
 "$tmp/cm/build/raw_null"
+# The VALE agent (started by the library for valectl -a valeS:IF) is
+# installed and finds its library.  Without the library's handshake
+# socket (descriptor 3, closed here) it refuses to run.
+agent=$(find "$tmp/prefix" -name unetmap-vale-agent -type f)
+[ -n "$agent" ] && [ -x "$agent" ] || { echo "unetmap-vale-agent not installed"; exit 1; }
+msg=$("$agent" -p vale0:x -i x 2>&1 3<&- || true)
+case $msg in
+  *"started by hand"*) ;;
+  *) echo "unetmap-vale-agent does not run: $msg"; exit 1 ;;
+esac
 left=$(ls -A "$UNETMAP_DIR" 2>/dev/null || true)
 if [ -n "$left" ]; then echo "state left behind: $left"; exit 1; fi
 echo "install check: ok"
