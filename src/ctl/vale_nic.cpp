@@ -390,9 +390,9 @@ int attach_interface(std::string_view full_name, bool host, const PortShape& sha
     }
     std::fprintf(stderr, "unetmap: attaching %.*s: %s\n", static_cast<int>(full_name.size()), full_name.data(),
                  why.c_str());
-    // Kill the agent (AgentLaunch's destructor waits for it), then take the
-    // members away.  Its descriptors are released by gc, its XDP program by
-    // the kernel when it died.
+    // Kill the agent and wait until it is gone, then take the members away.
+    // Its descriptors are released by gc, its XDP program by the kernel
+    // when it died.
     launch.abort();
     CtlGuard g(reg);
     if (g.error()) return err;
