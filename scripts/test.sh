@@ -19,3 +19,12 @@ for preset in release asan; do
   # hiding every other result, the log keeps it visible.
   ctest --preset "$preset" --timeout 300 --repeat until-pass:2
 done
+# ThreadSanitizer where threads meet: one thread per ring, the VALE
+# switch's concurrent senders, pipes, NIC queues, processes killed while
+# holding ring locks.  Only those test programs are built (the tsan test
+# preset selects their tests).
+echo "== tsan build (threaded tests)"
+cmake --preset tsan >/dev/null
+cmake --build --preset tsan -j"$jobs" --target multiring_test pipe_test vale_test crash_test nic_test
+echo "== tsan tests"
+ctest --preset tsan --timeout 300 --repeat until-pass:2

@@ -157,11 +157,18 @@ inline void cpu_relax() {
 // How long poll() spins before sleeping: UNETMAP_POLL_SPIN_US (default
 // 50 us; 0 disables).
 long long spin_ns() {
-    static const long long ns = [] {
+    // An atomic, not a function-local static: poll() is reached from inside
+    // sanitizer runtimes' poll interceptors, where a static's guard is not
+    // seen as synchronisation (ThreadSanitizer then reports a race).  Racing
+    // first callers compute the same value.
+    static std::atomic<long long> cached{-1};
+    long long ns = cached.load(std::memory_order_relaxed);
+    if (ns < 0) {
         const char* v = std::getenv("UNETMAP_POLL_SPIN_US");
-        long long us = v && *v ? std::atoll(v) : 50;
-        return us < 0 ? 0 : us * 1000;
-    }();
+        const long long us = v && *v ? std::atoll(v) : 50;
+        ns = us < 0 ? 0 : us * 1000;
+        cached.store(ns, std::memory_order_relaxed);
+    }
     return ns;
 }
 

@@ -35,4 +35,9 @@ int poll(struct pollfd* fds, nfds_t n, int timeout_ms) {
     return static_cast<int>(::syscall(SYS_ppoll, fds, n, tp, nullptr, 0));
 }
 
+int epoll_create1(int flags) { return static_cast<int>(::syscall(SYS_epoll_create1, flags)); }
+int epoll_ctl(int epfd, int op, int fd, struct epoll_event* ev) {
+    return static_cast<int>(::syscall(SYS_epoll_ctl, epfd, op, fd, ev));
+}
+
 }  // namespace unetmap::sys

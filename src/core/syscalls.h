@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/types.h>
 
 namespace unetmap::sys {
@@ -18,5 +19,7 @@ int ioctl(int fd, unsigned long req, void* arg);
 void* mmap(void* addr, std::size_t len, int prot, int flags, int fd, off_t off);
 int munmap(void* addr, std::size_t len);
 int poll(struct pollfd* fds, nfds_t n, int timeout_ms);
+int epoll_create1(int flags);
+int epoll_ctl(int epfd, int op, int fd, struct epoll_event* ev);
 
 }  // namespace unetmap::sys

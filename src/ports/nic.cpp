@@ -48,6 +48,7 @@
 
 #include "core/port_type.h"
 #include "core/registry.h"
+#include "core/syscalls.h"
 #include "ports/slot_check.h"
 
 namespace unetmap {
@@ -214,9 +215,12 @@ OpenQueues& open_queues() {
 
 class NicBinding final : public LocalBinding {
 public:
-    NicBinding() : epfd_(::epoll_create1(EPOLL_CLOEXEC)) {}
+    // Raw system calls: this epoll set is ours, not the application's, and
+    // the interposed epoll_ctl would take the descriptor socket we add for
+    // one of the application's netmap descriptors.
+    NicBinding() : epfd_(sys::epoll_create1(EPOLL_CLOEXEC)) {}
     ~NicBinding() override {
-        if (epfd_ >= 0) ::close(epfd_);
+        if (epfd_ >= 0) sys::close(epfd_);
     }
     NicBinding(const NicBinding&) = delete;
     NicBinding& operator=(const NicBinding&) = delete;
@@ -227,7 +231,7 @@ public:
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.fd = fd;
-        return ::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : errno;
+        return sys::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : errno;
     }
     NicQueue* queue(uint32_t i) const { return i < kMaxRingsAll ? queues_[i].get() : nullptr; }
     void set_queue(uint32_t i, std::shared_ptr<NicQueue> q) { queues_[i] = std::move(q); }
