@@ -8,7 +8,9 @@
 //   CtlHeader { magic, lock, counters,
 //               RegionEntry  regions[kMaxRegions]
 //               BindingEntry bindings[kMaxBindings]
-//               PortEntry    ports[kMaxPorts]   (each with its KRings) }
+//               PortEntry    ports[kMaxPorts]   (each with its KRings)
+//               ZmonShadow   zmon[kMaxZmons]    (zero-copy monitors' buffers)
+//               switch_area                     (VALE) }
 //
 // Every table change happens under `lock` (robust: a process dying while
 // holding it makes the next locker run gc()).  The data path reads port and
