@@ -298,10 +298,51 @@ bool watched(const PortEntry& p, Registry& reg, uint32_t dir, uint32_t ring_id) 
     return false;
 }
 
+// Is the RX ring of every copy monitor watching this ring full?  Read
+// without the leases: a monitor that makes room meanwhile only misses
+// what it would have got a moment later.
+bool all_full(const PortEntry& p, Registry& reg, uint32_t dir, uint32_t ring_id) {
+    for (const auto& entry : p.monitors) {
+        const uint64_t ident = entry.load(std::memory_order_acquire);
+        const uint32_t slot = static_cast<uint32_t>(ident);
+        if (ident == 0 || slot >= kMaxPorts) continue;
+        const PortEntry& m = reg.port(slot);
+        if (is_zmon(m) || !(m.mon_watch[dir].load(std::memory_order_relaxed) & (1u << ring_id))) continue;
+        if (ring_id >= std::min(m.nrings[kRx], kMaxRings)) continue;
+        const KRing& mk = m.kring[kRx][ring_id];
+        const uint32_t n = mk.num_slots, t = mk.hwtail.load(std::memory_order_relaxed);
+        const uint32_t c = mk.hwcur.load(std::memory_order_relaxed);
+        if (t < n && c < n && ring_dist(c, t, n) + 1 < n) return false;
+    }
+    return true;
+}
+
+// The complete packets of [j, end) as gather() would take them, counted
+// only; returns the slot after the last one.
+uint32_t count_complete(const Region& src, const netmap_ring* ring, uint32_t n, uint32_t j, uint32_t end,
+                        uint64_t& pkts) {
+    uint32_t done = j;
+    pkts = 0;
+    for (; j != end; j = ring_next(j, n)) {
+        const netmap_slot s = read_slot(ring->slot[j]);
+        if (s.len > src.buf_size() || (!(s.flags & NS_INDIRECT) && !src.valid_buf(s.buf_idx))) break;
+        if (s.flags & NS_MOREFRAG) continue;
+        pkts++;
+        done = ring_next(j, n);
+    }
+    return done;
+}
+
 // Copy the complete packets of [start, end); returns the slot after them.
 uint32_t feed(SyncContext& cx, KRing& k, const netmap_ring* ring, uint32_t start, uint32_t end) {
     start = skip_lost(k, ring, start, end);
     if (start == end || !watched(cx.port, cx.reg, k.dir, k.ring_id)) return end;
+    if (all_full(cx.port, cx.reg, k.dir, k.ring_id)) {  // nothing fits: count, copy nothing
+        uint64_t pkts = 0;
+        const uint32_t done = count_complete(cx.region, ring, k.num_slots, start, end, pkts);
+        if (pkts) deliver(cx, k.dir, k.ring_id, nullptr, pkts);
+        return done;
+    }
     Batch& b = batch();
     const uint32_t done = gather(cx.region, ring, k.num_slots, start, end, b);
     if (!b.end.empty()) deliver(cx, k.dir, k.ring_id, &b, 0);
