@@ -78,7 +78,17 @@ nic_ceiling=$(awk -F, 'NR > 1 && $1 == "6-nic" && $4 == "Mpps peer-counted" && $
         echo "native TX reaches $(ratio "$nat_tx" "$nic_ceiling") of it, emulated TX $(ratio "$emu_tx" "$nic_ceiling")."
     fi
     echo
-    for sc in 1-pipes 2-vale 4-cycles 4-callgrind 5-scaling 6-nic; do
+    if grep -q '^7-pcap,' "$csv"; then
+        mon_held=$(awk -F, '$1 == "7-pcap" && $2 ~ /ratio: .*receiver; not read/ {print $5}' "$csv")
+        mon_held_tx=$(awk -F, '$1 == "7-pcap" && $2 ~ /ratio: .*sender; not read/ {print $5}' "$csv")
+        echo
+        echo "| target | measured | | verdict |"
+        echo "|---|---|---|---|"
+        echo "| a /rt monitor costs a busy VALE port <= 5% (receiver's monitor, not read) | ${mon_held:--} x no monitor | | $(verdict "${mon_held:--}" 0.95) |"
+        echo "| a /rt monitor costs a busy VALE port <= 5% (sender's monitor, not read) | ${mon_held_tx:--} x no monitor | | $(verdict "${mon_held_tx:--}" 0.95) |"
+    fi
+    echo
+    for sc in 1-pipes 2-vale 4-cycles 4-callgrind 5-scaling 6-nic 7-pcap; do
         grep -q "^$sc," "$csv" || continue
         case $sc in
         1-pipes) echo "## 1. Pipes: 60-byte frames, two processes (x = batch)" ;;
@@ -87,6 +97,7 @@ nic_ceiling=$(awk -F, 'NR > 1 && $1 == "6-nic" && $4 == "Mpps peer-counted" && $
         4-callgrind) echo "## 4b. callgrind: instructions per packet, inclusive (batch 64; x = sync_cost mode)" ;;
         5-scaling) echo "## 5. Scaling (x = senders, ports or pipes)" ;;
         6-nic) echo "## 6. NIC ports on a veth pair, 60-byte frames (bench/nic_veth.sh; TX: peer-counted, RX: received; see docs/PERFORMANCE-nic.md)" ;;
+        7-pcap) echo "## 7. tcpdump on unetmap ports and on a veth; a monitor on a busy VALE port (bench/pcap_capture.sh; see docs/PERFORMANCE-pcap.md)" ;;
         esac
         echo
         echo "| series | x | metric | median | min | max | reps |"

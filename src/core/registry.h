@@ -8,7 +8,9 @@
 //   CtlHeader { magic, lock, counters,
 //               RegionEntry  regions[kMaxRegions]
 //               BindingEntry bindings[kMaxBindings]
-//               PortEntry    ports[kMaxPorts]   (each with its KRings) }
+//               PortEntry    ports[kMaxPorts]   (each with its KRings)
+//               ZmonShadow   zmon[kMaxZmons]    (zero-copy monitors' buffers)
+//               switch_area                     (VALE) }
 //
 // Every table change happens under `lock` (robust: a process dying while
 // holding it makes the next locker run gc()).  The data path reads port and
@@ -47,6 +49,8 @@ inline constexpr uint32_t kNameMax = 64;       // NETMAP_REQ_IFNAMSIZ
 inline constexpr uint32_t kDefaultSlots = 1024;
 inline constexpr uint32_t kGlobalMemId = 1;
 inline constexpr size_t kSwitchAreaBytes = 4u << 20;
+inline constexpr uint32_t kMaxZmons = 16;          // zero-copy monitors at once, all ports together
+inline constexpr uint32_t kZmonMaxSlots = 4096;    // netmap's NM_MONITOR_MAXSLOTS
 
 struct RegionEntry {
     uint32_t in_use;
@@ -98,10 +102,25 @@ struct PortEntry {
     std::atomic<uint64_t> monitors[kMaxMonitors];  // (gen << 32) | monitor port slot; 0 = free
     uint32_t mon_parent;                           // monitor port: the monitored port, else kNone
     std::atomic<uint32_t> mon_watch[2];            // monitor port: bit i = parent's ring i, per direction
+    uint32_t mon_zslot;                            // zero-copy monitor: its ZmonShadow entry, else kNone
+    uint32_t mon_seq;                              // zero-copy monitor: place in the chain (lower = earlier)
     // ---------------------------------------------------------------------------
     KRing kring[2][kMaxRingsAll];
 
     [[nodiscard]] uint32_t total_rings(uint32_t d) const { return nrings[d] + nhost[d]; }
+};
+
+/// A zero-copy monitor's record of the buffer each slot of its RX rings
+/// holds (src/ports/monitor.cpp).  Its rings are in the watched port's
+/// region, writable by the monitor's process; this copy is not, so what
+/// the monitor writes into buf_idx never decides which buffers go back to
+/// the watched port or to the pool.  Entry r, slot j: written by the sync
+/// that owns that slot (a feeder under the ring's lease in the free zone,
+/// the monitor's rxsync in the released zone), like the slot itself.
+struct ZmonShadow {
+    uint32_t in_use;
+    uint32_t port;  // the monitor's port slot
+    uint32_t buf[kMaxRings][kZmonMaxSlots];
 };
 
 struct CtlHeader {
@@ -115,6 +134,7 @@ struct CtlHeader {
     RegionEntry regions[kMaxRegions];
     BindingEntry bindings[kMaxBindings];
     PortEntry ports[kMaxPorts];
+    ZmonShadow zmon[kMaxZmons];
     // State owned by port types that need more than ports (VALE switches:
     // names, member ports, forwarding tables).  Each type defines its own
     // layout over its area and static_asserts that it fits.

@@ -28,6 +28,7 @@
  * frame).  The filter set with pcap_setfilter() runs here, on the whole
  * frame, with libpcap's bpf_filter().  Transmission (pcap_inject,
  * pcap_sendpacket) copies the frame into the TX ring and syncs it.
+ * pcap_findalldevs() adds the unetmap ports that exist to libpcap's list.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -42,6 +43,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <pcap/pcap.h>
 
@@ -473,6 +475,87 @@ EXPORT int pcap_lookupnet(const char *device, bpf_u_int32 *net, bpf_u_int32 *mas
 		return next_pcap_lookupnet(device, net, mask, errbuf);
 	*net = 0;
 	*mask = 0;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Device list                                                         */
+/* ------------------------------------------------------------------ */
+
+/* how a port of unetmap_port_list() is opened through this library, and
+ * what it is; 0 for ports that cannot be opened by name (monitors) */
+static int unetmap_device(const struct unetmap_port_stats *st, char **name, const char **what)
+{
+	const char *n = st->name;
+
+	if (n[0] == '\0' || strchr(n, '/') != NULL)
+		return 0;	/* a monitor, "PORT/rt#0" */
+	if (strchr(n, '{') != NULL)
+		*what = "unetmap pipe, master end";
+	else if (strchr(n, '}') != NULL)
+		*what = "unetmap pipe, slave end";
+	else if (strncmp(n, "vale", 4) == 0 && is_unetmap_device(n))
+		*what = "unetmap VALE port";
+	else if (strcmp(n, "null") == 0 || strncmp(n, "null:", 5) == 0)
+		*what = "unetmap null port";
+	else if (st->flags & UNETMAP_PORT_PERSISTENT)
+		*what = "unetmap persistent VALE port, not attached";
+	else
+		*what = "unetmap NIC port (interface in netmap mode)";
+	if (is_unetmap_device(n))
+		*name = strdup(n);
+	else if (asprintf(name, "netmap:%s", n) < 0)
+		*name = NULL;
+	return *name != NULL ? 1 : -1;
+}
+
+/*
+ * libpcap's list, then the unetmap ports that exist in $UNETMAP_DIR, as
+ * they are opened here ("vale0:a", "x{1", "netmap:veth0").  Allocated as
+ * libpcap allocates its entries (malloc, strdup), so pcap_freealldevs()
+ * frees them.  Without a control file there are no ports, and nothing is
+ * created just to look.
+ */
+EXPORT int pcap_findalldevs(pcap_if_t **alldevsp, char *errbuf)
+{
+	NEXT(pcap_findalldevs);
+	const char *dir = getenv("UNETMAP_DIR");
+	char ctl[PATH_MAX];
+	struct unetmap_port_stats *st;
+	pcap_if_t **tail;
+	int n;
+
+	if (next_pcap_findalldevs(alldevsp, errbuf) < 0)
+		return PCAP_ERROR;
+	if (dir == NULL || dir[0] == '\0')
+		dir = "/dev/shm/unetmap";
+	if (snprintf(ctl, sizeof ctl, "%s/ctl", dir) >= (int)sizeof ctl || access(ctl, R_OK | W_OK) != 0)
+		return 0;
+	st = calloc(256, sizeof *st);
+	if (st == NULL)
+		return 0;
+	n = unetmap_port_list(st, 256);
+	for (tail = alldevsp; *tail != NULL; tail = &(*tail)->next)
+		;
+	for (int i = 0; i < n; i++) {
+		char *name = NULL;
+		const char *what = NULL;
+		pcap_if_t *d;
+
+		if (unetmap_device(&st[i], &name, &what) <= 0)
+			continue;
+		d = calloc(1, sizeof *d);
+		if (d == NULL || (d->description = strdup(what)) == NULL) {
+			free(d);
+			free(name);
+			break;
+		}
+		d->name = name;
+		d->flags = PCAP_IF_UP | PCAP_IF_RUNNING | PCAP_IF_CONNECTION_STATUS_NOT_APPLICABLE;
+		*tail = d;
+		tail = &d->next;
+	}
+	free(st);
 	return 0;
 }
 

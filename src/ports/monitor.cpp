@@ -59,12 +59,41 @@
 // The hook state in each of P's krings (mon_held, mon_skip) is reset when a
 // monitor is added to a port that had none (a fresh `mon_epoch`).
 //
-// Not done: zero-copy monitors (NR_ZCOPY_MON, "/z") give EOPNOTSUPP.
-// netmap's moves buffers between the watched ring and the monitor's; here
-// rings of different processes and of pipe ends share buffers by slot
-// index (a buffer moved out of a pipe TX slot stays named by the peer's RX
-// slot, and port teardown frees buffers found in slots), and a monitor that
-// dies holding buffers of P's region would have to give them back.
+// Zero-copy monitors ("P/z", NR_ZCOPY_MON; netmap_monitor.c's zmon).  As
+// in netmap, /z always watches both directions (/zr, /zt are the same
+// thing), is named "P/zrt#<k>", and sees a packet only once P is done with
+// it: on TX when P's txsync reclaims the slot (sent: a pipe's receiver
+// released it, VALE copied it out, a NIC completed it), on RX when P's
+// application releases the slot.  The packet is not copied: the slot's
+// buffer is exchanged with the buffer of a free slot of the monitor's RX
+// ring i, and P's slot gets NS_BUF_CHANGED.  So the monitor lives in P's
+// region (it has no choice of nr_mem_id) and its RX rings take their
+// buffers from P's pool; its TX ring has none.
+//   Chains.  Several zero-copy monitors of P form a chain per ring, in the
+// order they were registered (`mon_seq`): the first takes what P releases;
+// each next one takes, by the same exchange, what the previous one's
+// application releases from its RX ring i (the monitor's rxsync does it).
+// A monitor whose application does not release holds the packets back
+// from the rest of the chain; P itself never waits.  A monitor whose ring
+// is full misses the oldest of the packets offered (from a packet's first
+// slot on), which stay where they were; counted as drops on its ring.
+//   Trust.  The monitor's rings are in P's region and its application may
+// write anything into them, so the buffer each of its RX slots holds is
+// kept in the control file (ZmonShadow, one entry per zero-copy monitor):
+// the exchange gives P the shadow's buffer, never what the slot says;
+// released slots get their shadow's buffer back (a zero-copy monitor cannot
+// swap buffers of its own; NS_BUF_CHANGED on its ring is ignored); and at
+// teardown the shadow says what goes back to the pool.  Buffers P's side
+// hands over are range-checked (a bad one is not exchanged: a drop).  When
+// a monitor dies or closes, P keeps a full set of buffers in its slots (each
+// exchange is one for one), the packets in the monitor's ring are lost, and
+// the chain closes over the gap.  Pipe ends: a pipe's TX slot j and its
+// peer's RX slot j name the same buffer; an exchange on a reclaimed TX slot
+// updates the peer's slot too (pipe_tx_buffer_moved), and one on a
+// released RX slot reaches the sender's TX slot through the pipe's own
+// NS_BUF_CHANGED handling.
+//   Limit: a process killed between the two stores of one exchange (its
+// own slot, the monitor's shadow) leaves one buffer named twice.
 // NS_INDIRECT slots are copied from their pointer on TX (the sender's own
 // process), from their buffer on RX.
 #include "ports/copy_fed_rx.h"
@@ -84,6 +113,7 @@
 #include "core/region.h"
 #include "core/registry.h"
 #include "ctl/copyio.h"
+#include "ports/pipe.h"
 #include "ports/vale.h"
 
 namespace unetmap {
@@ -93,6 +123,8 @@ namespace {
 constexpr uint32_t kMonitorMaxSlots = 4096;  // netmap: NM_MONITOR_MAXSLOTS
 
 uint64_t ident_of(const PortEntry& m, uint32_t slot) { return (static_cast<uint64_t>(m.gen) << 32) | slot; }
+
+bool is_zmon(const PortEntry& m) { return m.mon_zslot < kMaxZmons; }
 
 uint32_t bounded(uint32_t v, uint32_t dflt, uint32_t lo, uint32_t hi) {
     if (v == 0 || v < lo) return std::clamp(dflt, lo, hi);
@@ -218,7 +250,7 @@ void deliver(SyncContext& cx, uint32_t dir, uint32_t ring_id, const Batch* b, ui
         const uint32_t slot = static_cast<uint32_t>(ident);
         if (ident == 0 || slot >= kMaxPorts) continue;
         PortEntry& m = cx.reg.port(slot);
-        if (!(m.mon_watch[dir].load(std::memory_order_relaxed) & bit)) continue;
+        if (is_zmon(m) || !(m.mon_watch[dir].load(std::memory_order_relaxed) & bit)) continue;
         if (ring_id >= std::min(m.nrings[kRx], kMaxRings)) continue;
         KRing& mk = m.kring[kRx][ring_id];
         if (!b) {
@@ -259,17 +291,58 @@ bool watched(const PortEntry& p, Registry& reg, uint32_t dir, uint32_t ring_id) 
     for (const auto& entry : p.monitors) {
         const uint64_t ident = entry.load(std::memory_order_acquire);
         const uint32_t slot = static_cast<uint32_t>(ident);
-        if (ident != 0 && slot < kMaxPorts &&
+        if (ident != 0 && slot < kMaxPorts && !is_zmon(reg.port(slot)) &&
             (reg.port(slot).mon_watch[dir].load(std::memory_order_relaxed) & (1u << ring_id)))
             return true;
     }
     return false;
 }
 
+// Is the RX ring of every copy monitor watching this ring full?  Read
+// without the leases: a monitor that makes room meanwhile only misses
+// what it would have got a moment later.
+bool all_full(const PortEntry& p, Registry& reg, uint32_t dir, uint32_t ring_id) {
+    for (const auto& entry : p.monitors) {
+        const uint64_t ident = entry.load(std::memory_order_acquire);
+        const uint32_t slot = static_cast<uint32_t>(ident);
+        if (ident == 0 || slot >= kMaxPorts) continue;
+        const PortEntry& m = reg.port(slot);
+        if (is_zmon(m) || !(m.mon_watch[dir].load(std::memory_order_relaxed) & (1u << ring_id))) continue;
+        if (ring_id >= std::min(m.nrings[kRx], kMaxRings)) continue;
+        const KRing& mk = m.kring[kRx][ring_id];
+        const uint32_t n = mk.num_slots, t = mk.hwtail.load(std::memory_order_relaxed);
+        const uint32_t c = mk.hwcur.load(std::memory_order_relaxed);
+        if (t < n && c < n && ring_dist(c, t, n) + 1 < n) return false;
+    }
+    return true;
+}
+
+// The complete packets of [j, end) as gather() would take them, counted
+// only; returns the slot after the last one.
+uint32_t count_complete(const Region& src, const netmap_ring* ring, uint32_t n, uint32_t j, uint32_t end,
+                        uint64_t& pkts) {
+    uint32_t done = j;
+    pkts = 0;
+    for (; j != end; j = ring_next(j, n)) {
+        const netmap_slot s = read_slot(ring->slot[j]);
+        if (s.len > src.buf_size() || (!(s.flags & NS_INDIRECT) && !src.valid_buf(s.buf_idx))) break;
+        if (s.flags & NS_MOREFRAG) continue;
+        pkts++;
+        done = ring_next(j, n);
+    }
+    return done;
+}
+
 // Copy the complete packets of [start, end); returns the slot after them.
 uint32_t feed(SyncContext& cx, KRing& k, const netmap_ring* ring, uint32_t start, uint32_t end) {
     start = skip_lost(k, ring, start, end);
     if (start == end || !watched(cx.port, cx.reg, k.dir, k.ring_id)) return end;
+    if (all_full(cx.port, cx.reg, k.dir, k.ring_id)) {  // nothing fits: count, copy nothing
+        uint64_t pkts = 0;
+        const uint32_t done = count_complete(cx.region, ring, k.num_slots, start, end, pkts);
+        if (pkts) deliver(cx, k.dir, k.ring_id, nullptr, pkts);
+        return done;
+    }
     Batch& b = batch();
     const uint32_t done = gather(cx.region, ring, k.num_slots, start, end, b);
     if (!b.end.empty()) deliver(cx, k.dir, k.ring_id, &b, 0);
@@ -279,6 +352,128 @@ uint32_t feed(SyncContext& cx, KRing& k, const netmap_ring* ring, uint32_t start
 void lose_chain(SyncContext& cx, KRing& k) {
     k.mon_skip = 1;
     deliver(cx, k.dir, k.ring_id, nullptr, 1);
+}
+
+// ---------------------------------------------------------------------------
+// Zero-copy monitors: the exchange
+// ---------------------------------------------------------------------------
+
+// The next zero-copy monitor of port `pp` in the chain of ring `ring`:
+// the one registered first after `after_seq` whose ring `ring` watches
+// direction `dir` (kNone: either).  nullptr if none.
+PortEntry* next_zmon(Registry& reg, PortEntry& pp, uint32_t dir, uint32_t ring, uint32_t after_seq,
+                     std::atomic<uint64_t>*& entry_out, uint64_t& ident_out) {
+    PortEntry* best = nullptr;
+    const uint32_t bit = 1u << ring;
+    for (auto& entry : pp.monitors) {
+        const uint64_t ident = entry.load(std::memory_order_acquire);
+        const uint32_t slot = static_cast<uint32_t>(ident);
+        if (ident == 0 || slot >= kMaxPorts) continue;
+        PortEntry& m = reg.port(slot);
+        if (!is_zmon(m) || m.mon_seq <= after_seq || (best && m.mon_seq >= best->mon_seq)) continue;
+        const uint32_t w = dir == kNone ? m.mon_watch[kTx].load(std::memory_order_relaxed) |
+                                              m.mon_watch[kRx].load(std::memory_order_relaxed)
+                                        : m.mon_watch[dir].load(std::memory_order_relaxed);
+        if (!(w & bit) || ring >= std::min(m.nrings[kRx], kMaxRings)) continue;
+        best = &m;
+        entry_out = &entry;
+        ident_out = ident;
+    }
+    return best;
+}
+
+// Where the slots handed to a zero-copy monitor come from.
+struct ZSource {
+    netmap_ring* ring;
+    uint32_t n;               // its number of slots
+    uint32_t* shadow;         // a monitor's shadow of that ring (the buffers it truly holds), or null
+    SyncContext* pipe_cx;     // a pipe end's TX ring: keep the peer's RX slots in step
+    const KRing* pipe_k;
+};
+
+// Exchange the buffers of slots [beg, end) of `src` with those of the free
+// slots of monitor `m`'s RX ring `r` (all in `region`, P's), in order: the
+// monitor's slots get the packets, the source's slots the monitor's free
+// buffers (NS_BUF_CHANGED).  The caller holds the source ring (its sync).
+void zmon_take(Registry& reg, Region& region, std::atomic<uint64_t>& entry, uint64_t ident, PortEntry& m,
+               uint32_t r, const ZSource& src, uint32_t beg, uint32_t end) {
+    KRing& mk = m.kring[kRx][r];
+    if (m.mon_zslot >= kMaxZmons) return;
+    uint32_t* shadow = reg.hdr().zmon[m.mon_zslot].buf[r];
+    uint64_t pkts = 0, bytes = 0, drops = 0;
+    bool sent = false;
+    {
+        RobustLock lk(mk.lease);
+        // Still listed under the lease: not being freed (see monitor_destroy).
+        if (entry.load(std::memory_order_relaxed) != ident) return;
+        auto* mring = region.at<netmap_ring>(mk.ring_ofs);
+        const uint32_t mn = mk.num_slots;
+        uint32_t t = mk.hwtail.load(std::memory_order_relaxed);
+        const uint32_t c = mk.hwcur.load(std::memory_order_acquire);  // slots the monitor released
+        if (mn > kZmonMaxSlots || t >= mn || c >= mn) return;
+        const uint32_t room = mn - 1 - ring_dist(c, t, mn);
+        uint32_t count = ring_dist(beg, end, src.n);
+        if (count > room) {
+            // The oldest do not fit: skip them, up to the start of a packet.
+            uint32_t skip = count - room;
+            bool in_chain = false;
+            while (count > 0 && (skip > 0 || in_chain)) {
+                const uint16_t f = __atomic_load_n(&src.ring->slot[beg].flags, __ATOMIC_RELAXED);
+                in_chain = f & NS_MOREFRAG;
+                drops += !in_chain;
+                beg = ring_next(beg, src.n);
+                count--;
+                if (skip) skip--;
+            }
+        }
+        const uint32_t bsz = region.buf_size();
+        for (; beg != end; beg = ring_next(beg, src.n)) {
+            netmap_slot& ss = src.ring->slot[beg];
+            const netmap_slot s = read_slot(ss);
+            const uint32_t pkt = src.shadow ? src.shadow[beg] : s.buf_idx;
+            const uint32_t give = shadow[t];
+            if (!region.valid_buf(pkt) || !region.valid_buf(give)) {  // not a buffer: not exchanged
+                drops += !(s.flags & NS_MOREFRAG);
+                continue;
+            }
+            netmap_slot& ms = mring->slot[t];
+            ms.buf_idx = pkt;
+            ms.len = static_cast<uint16_t>(std::min<uint32_t>(s.len, bsz));
+            ms.flags = s.flags & NS_MOREFRAG;
+            ms.ptr = 0;
+            shadow[t] = pkt;
+            __atomic_store_n(&ss.buf_idx, give, __ATOMIC_RELAXED);
+            __atomic_store_n(&ss.flags, static_cast<uint16_t>(s.flags | NS_BUF_CHANGED), __ATOMIC_RELAXED);
+            if (src.shadow) src.shadow[beg] = give;
+            if (src.pipe_cx) pipe_tx_buffer_moved(*src.pipe_cx, *src.pipe_k, beg, give);
+            bytes += ms.len;
+            pkts += !(s.flags & NS_MOREFRAG);
+            t = ring_next(t, mn);
+            sent = true;
+        }
+        mk.hwtail.store(t, std::memory_order_release);
+    }
+    if (pkts) mk.packets.fetch_add(pkts, std::memory_order_relaxed);
+    if (bytes) mk.bytes.fetch_add(bytes, std::memory_order_relaxed);
+    if (drops) mk.drops.fetch_add(drops, std::memory_order_relaxed);
+    if (sent) {
+        std::atomic_thread_fence(std::memory_order_seq_cst);  // publish before checking sleepers
+        reg.notify(m, kRx, r);
+    }
+}
+
+// Slots [beg, end) of ring k of the watched port are done with (TX:
+// reclaimed by its txsync; RX: released by its application): the first
+// zero-copy monitor of that ring takes them.
+void zmon_feed(SyncContext& cx, KRing& k, uint32_t beg, uint32_t end) {
+    if (beg == end || k.ring_id >= kMaxRings) return;
+    std::atomic<uint64_t>* entry = nullptr;
+    uint64_t ident = 0;
+    PortEntry* m = next_zmon(cx.reg, cx.port, k.dir, k.ring_id, 0, entry, ident);
+    if (!m) return;
+    const bool pipe_tx = k.dir == kTx && (cx.port.kind == PortKind::PipeMaster || cx.port.kind == PortKind::PipeSlave);
+    const ZSource src{cx.region.at<netmap_ring>(k.ring_ofs), k.num_slots, nullptr, pipe_tx ? &cx : nullptr, &k};
+    zmon_take(cx.reg, cx.region, *entry, ident, *m, k.ring_id, src, beg, end);
 }
 
 // ---------------------------------------------------------------------------
@@ -305,6 +500,23 @@ void monitor_destroy(Registry& reg, uint32_t port) {
             RobustLock lk(m.kring[kRx][r].lease);
         }
     }
+    if (is_zmon(m)) {
+        // Free what the shadow says the monitor holds, not what its rings say.
+        ZmonShadow& zs = reg.hdr().zmon[m.mon_zslot];
+        if (auto region = reg.region(m.region)) {
+            for (uint32_t r = 0; r < std::min(m.nrings[kRx], kMaxRings); r++) {
+                const KRing& k = m.kring[kRx][r];
+                auto* ring = region->at<netmap_ring>(k.ring_ofs);
+                for (uint32_t j = 0; j < std::min(k.num_slots, kZmonMaxSlots); j++) ring->slot[j].buf_idx = zs.buf[r][j];
+            }
+            for (uint32_t r = 0; r < std::min(m.nrings[kTx], kMaxRingsAll); r++) {
+                const KRing& k = m.kring[kTx][r];
+                auto* ring = region->at<netmap_ring>(k.ring_ofs);
+                for (uint32_t j = 0; j < k.num_slots; j++) ring->slot[j].buf_idx = 0;  // it has none
+            }
+        }
+        zs.in_use = 0;
+    }
     monitor_port_init(m);
     const uint32_t one[1] = {port};
     reg.free_ports(one);
@@ -317,7 +529,33 @@ int monitor_txsync(SyncContext&, KRing& k) {
 }
 
 int monitor_rxsync(SyncContext& cx, KRing& k) {
-    release_copy_fed_rx(cx.region, k);  // the watched port's syncs fill the ring
+    PortEntry& m = cx.port;
+    if (!is_zmon(m)) {
+        release_copy_fed_rx(cx.region, k);  // the watched port's syncs fill the ring
+        return 0;
+    }
+    // Zero-copy: released slots show the buffers they truly hold again
+    // (whatever the application wrote there), then go to the next monitor
+    // of the chain, if any, by exchange.
+    const uint32_t n = k.num_slots, head = k.rhead, r = k.ring_id;
+    if (r >= kMaxRings || n > kZmonMaxSlots) return EINVAL;
+    uint32_t* shadow = cx.reg.hdr().zmon[m.mon_zslot].buf[r];
+    auto* ring = cx.region.at<netmap_ring>(k.ring_ofs);
+    const uint32_t hwcur = k.hwcur.load(std::memory_order_relaxed);
+    for (uint32_t j = hwcur; j != head; j = ring_next(j, n)) {
+        netmap_slot& s = ring->slot[j];
+        __atomic_store_n(&s.buf_idx, shadow[j], __ATOMIC_RELAXED);
+        const uint16_t f = __atomic_load_n(&s.flags, __ATOMIC_RELAXED);
+        if (f & NS_BUF_CHANGED) __atomic_store_n(&s.flags, static_cast<uint16_t>(f & ~NS_BUF_CHANGED), __ATOMIC_RELAXED);
+    }
+    if (hwcur != head && m.mon_parent < kMaxPorts) {
+        std::atomic<uint64_t>* entry = nullptr;
+        uint64_t ident = 0;
+        if (PortEntry* next = next_zmon(cx.reg, cx.reg.port(m.mon_parent), kNone, r, m.mon_seq, entry, ident))
+            zmon_take(cx.reg, cx.region, *entry, ident, *next, r, ZSource{ring, n, shadow, nullptr, nullptr}, hwcur, head);
+    }
+    k.hwcur.store(head, std::memory_order_release);  // the feeders' free space
+    (void)k.hwtail.load(std::memory_order_acquire);
     return 0;
 }
 
@@ -360,11 +598,14 @@ void monitor_port_init(PortEntry& p) {
     p.mon_parent = kNone;
     p.mon_watch[kTx].store(0, std::memory_order_relaxed);
     p.mon_watch[kRx].store(0, std::memory_order_relaxed);
+    p.mon_zslot = kNone;
+    p.mon_seq = 0;
 }
 
 int monitor_create(Registry& reg, std::string_view name, uint64_t flags, const PortShape& shape,
                    uint32_t& out) {
-    if (flags & NR_ZCOPY_MON) return EOPNOTSUPP;  // see the top of this file
+    const bool zcopy = flags & NR_ZCOPY_MON;
+    if (zcopy) flags |= NR_MONITOR_TX | NR_MONITOR_RX;  // as netmap: both directions
     const uint32_t parent = find_watched(reg, name);
     if (parent == kNone) return ENXIO;
     PortEntry& pp = reg.port(parent);
@@ -374,28 +615,56 @@ int monitor_create(Registry& reg, std::string_view name, uint64_t flags, const P
     for (uint32_t i = 0; i < PortEntry::kMaxMonitors && free_entry == kNone; i++)
         if (pp.monitors[i].load(std::memory_order_relaxed) == 0) free_entry = i;
     if (free_entry == kNone) return ENOMEM;
+    uint32_t zslot = kNone;
+    if (zcopy) {
+        for (uint32_t i = 0; i < kMaxZmons && zslot == kNone; i++)
+            if (!reg.hdr().zmon[i].in_use) zslot = i;
+        if (zslot == kNone) return ENOMEM;
+    }
 
     const uint32_t nrings[2] = {1, std::max(pp.nrings[kTx], pp.nrings[kRx])};
     const uint32_t nslots[2] = {bounded(shape.tx_slots, pp.nslots[kTx], 2, kMonitorMaxSlots),
                                 bounded(shape.rx_slots, pp.nslots[kRx], 2, kMonitorMaxSlots)};
-    uint32_t region;
-    if (int e = shape.mem_id ? reg.get_region(shape.mem_id, region)
-                             : vale::private_region(reg, nrings, nslots, region))
-        return e;
+    // Zero-copy: P's own region (nr_mem_id cannot choose another: REGISTER
+    // refuses one that differs).  Copy: a private one, or nr_mem_id's.
+    uint32_t region = pp.region;
+    if (!zcopy)
+        if (int e = shape.mem_id ? reg.get_region(shape.mem_id, region)
+                                 : vale::private_region(reg, nrings, nslots, region))
+            return e;
 
     std::string suffix("/");
+    if (zcopy) suffix.push_back('z');
     if (flags & NR_MONITOR_RX) suffix.push_back('r');
     if (flags & NR_MONITOR_TX) suffix.push_back('t');
     suffix.append("#").append(std::to_string(free_entry));
     std::string mname(name.substr(0, kNameMax - 1 - suffix.size()));
     mname.append(suffix);
 
-    const bool fill[2] = {true, true};
+    // A zero-copy monitor's TX ring has no buffers: nothing is sent through
+    // it, and nothing in it may be freed at teardown.
+    const bool fill[2] = {!zcopy, true};
     int e = reg.new_port(mname, PortKind::Monitor, region, nrings, nslots, fill, out);
-    reg.put_region(region);  // new_port took its own reference
+    if (!zcopy) reg.put_region(region);  // new_port took its own reference
     if (e) return e;
     PortEntry& m = reg.port(out);
     m.mon_parent = parent;
+    if (zcopy) {
+        ZmonShadow& zs = reg.hdr().zmon[zslot];
+        auto r = reg.region(m.region);
+        if (!r || nrings[kRx] > kMaxRings || nslots[kRx] > kZmonMaxSlots) {  // cannot happen
+            const uint32_t one[1] = {out};
+            reg.free_ports(one);
+            return ENOMEM;
+        }
+        for (uint32_t i = 0; i < nrings[kRx]; i++) {
+            const auto* ring = r->at<netmap_ring>(m.kring[kRx][i].ring_ofs);
+            for (uint32_t j = 0; j < nslots[kRx]; j++) zs.buf[i][j] = ring->slot[j].buf_idx;
+        }
+        zs.port = out;
+        zs.in_use = 1;
+        m.mon_zslot = zslot;
+    }
     pp.refs++;  // the monitor keeps what it watches
     m.refs++;   // the caller's
     return 0;
@@ -405,6 +674,8 @@ void monitor_activate(Registry& reg, uint32_t port, uint64_t flags, uint32_t fir
     PortEntry& m = reg.port(port);
     if (m.kind != PortKind::Monitor || m.mon_parent >= kMaxPorts) return;
     PortEntry& pp = reg.port(m.mon_parent);
+    if (flags & NR_ZCOPY_MON) flags |= NR_MONITOR_TX | NR_MONITOR_RX;
+    if (is_zmon(m)) m.mon_seq = reg.next_gen();  // after every zero-copy monitor already there
     uint32_t watch[2] = {0, 0};
     for (uint32_t i = first_rx; i < last_rx && i < kMaxRings; i++) {
         if ((flags & NR_MONITOR_TX) && i < pp.nrings[kTx]) watch[kTx] |= 1u << i;
@@ -425,6 +696,20 @@ void monitor_activate(Registry& reg, uint32_t port, uint64_t flags, uint32_t fir
 }
 
 void monitor_repair(Registry& reg, uint32_t* port_refs) {
+    // Zero-copy shadows whose monitor is gone (killed half-way through
+    // creating or freeing it), and monitors whose shadow is gone.
+    for (uint32_t z = 0; z < kMaxZmons; z++) {
+        ZmonShadow& zs = reg.hdr().zmon[z];
+        if (!zs.in_use) continue;
+        if (zs.port >= kMaxPorts || !reg.port(zs.port).in_use || reg.port(zs.port).kind != PortKind::Monitor ||
+            reg.port(zs.port).mon_zslot != z)
+            zs.in_use = 0;
+    }
+    for (uint32_t i = 0; i < kMaxPorts; i++) {
+        PortEntry& m = reg.port(i);
+        if (m.in_use && m.kind == PortKind::Monitor && is_zmon(m) && !reg.hdr().zmon[m.mon_zslot].in_use)
+            m.mon_zslot = kNone;
+    }
     for (uint32_t i = 0; i < kMaxPorts; i++) {
         PortEntry& p = reg.port(i);
         if (!p.in_use) continue;
@@ -436,7 +721,9 @@ void monitor_repair(Registry& reg, uint32_t* port_refs) {
         if (!m.in_use || m.kind != PortKind::Monitor) continue;
         const uint32_t parent = m.mon_parent;
         if (parent >= kMaxPorts || !reg.port(parent).in_use) {
-            monitor_port_init(m);  // watches nothing any more
+            m.mon_parent = kNone;  // watches nothing any more
+            m.mon_watch[kTx].store(0, std::memory_order_relaxed);
+            m.mon_watch[kRx].store(0, std::memory_order_relaxed);
             continue;
         }
         port_refs[parent]++;
@@ -472,7 +759,14 @@ void monitor_before_sync(SyncContext& cx, KRing& k, uint32_t head, MonitorTap& t
     const uint32_t n = k.num_slots;
     tap.old_hwcur = k.hwcur.load(std::memory_order_relaxed);
     tap.old_rtail = k.rtail;
-    if (k.dir != kTx || head >= n) return;
+    tap.old_hwtail = k.hwtail.load(std::memory_order_relaxed);
+    if (head >= n) return;
+    if (k.dir == kRx) {
+        // Zero-copy: the slots the application releases now, before the
+        // port's rxsync takes them back (with the buffers swapped in).
+        zmon_feed(cx, k, tap.old_hwcur, head);
+        return;
+    }
     const uint32_t end = k.rhead;
     if (k.mon_held > ring_dist(tap.old_hwcur, end, n)) k.mon_held = 0;  // cannot happen; be safe
     uint32_t start = tap.old_hwcur + k.mon_held;
@@ -485,6 +779,10 @@ void monitor_before_sync(SyncContext& cx, KRing& k, uint32_t head, MonitorTap& t
 void monitor_after_sync(SyncContext& cx, KRing& k, const MonitorTap& tap, bool ok) {
     const uint32_t n = k.num_slots;
     if (k.dir == kTx) {
+        // Zero-copy: what the sync reclaimed, [old hwtail + 1, hwtail + 1)
+        // (TX keeps one slot empty before hwcur), even if it then failed.
+        const uint32_t t1 = tap.old_hwtail, t2 = k.hwtail.load(std::memory_order_relaxed);
+        if (t1 != t2 && t1 < n && t2 < n) zmon_feed(cx, k, ring_next(t1, n), ring_next(t2, n));
         if (!ok || !tap.copied) {  // reinitialised: the application hands the slots over again
             k.mon_held = 0;
             return;

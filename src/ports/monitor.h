@@ -1,4 +1,5 @@
-// Monitor ports: netmap's copy monitors ("PORT/r", "PORT/t", "PORT/rt").
+// Monitor ports: netmap's copy monitors ("PORT/r", "PORT/t", "PORT/rt")
+// and zero-copy monitors ("PORT/z": see the top of monitor.cpp).
 //
 // REGISTER with NR_MONITOR_RX and/or NR_MONITOR_TX on an existing, bound
 // port creates a port of kind Monitor for that one binding.  Its RX ring i
@@ -29,6 +30,7 @@ struct KRing;
 struct MonitorTap {
     uint32_t old_hwcur = 0;   // the ring's hwcur before the port's sync
     uint32_t old_rtail = 0;   // and its rtail (RX: where the new slots start)
+    uint32_t old_hwtail = 0;  // TX: hwtail before the sync (zero-copy: what the sync reclaims)
     uint32_t copied_to = 0;   // TX: end of what was copied before the sync
     bool copied = false;      // TX: the copy ran (the prologue accepted head)
 };
@@ -38,10 +40,11 @@ struct MonitorTap {
 /// Reset the monitor fields of a port slot being (re)used (Registry::new_port).
 void monitor_port_init(PortEntry& p);
 /// Create the monitor port for a REGISTER of `name` with monitor flags, with
-/// one reference for the caller.  ENXIO: no such port; EINVAL: the port is
-/// not bound by any descriptor (netmap: not in netmap mode) or is itself a
-/// monitor; EOPNOTSUPP: NR_ZCOPY_MON (zero-copy monitors are not
-/// implemented); ENOMEM: no room.
+/// one reference for the caller.  NR_ZCOPY_MON makes a zero-copy monitor
+/// (both directions, as in netmap).  ENXIO: no such port; EINVAL: the port
+/// is not bound by any descriptor (netmap: not in netmap mode) or is itself
+/// a monitor; ENOMEM: no room (8 monitors per port, kMaxZmons zero-copy
+/// monitors in all, or no buffers left in the port's region).
 int monitor_create(Registry& reg, std::string_view name, uint64_t flags, const PortShape& shape,
                    uint32_t& out);
 /// Start feeding monitor port `port` once its binding is committed: its RX
@@ -54,10 +57,12 @@ void monitor_repair(Registry& reg, uint32_t* port_refs);
 // ---- data path (the watched ring's busy word held) ------------------------------
 
 /// Before the port type's sync; `head` is what the prologue returned
-/// (>= num_slots: rejected).  TX: copies the packets handed over.
+/// (>= num_slots: rejected).  TX: copies the packets handed over.  RX:
+/// hands the slots the application released to a zero-copy monitor.
 void monitor_before_sync(SyncContext& cx, KRing& k, uint32_t head, MonitorTap& tap);
 /// After the sync (and after ring_reinit if it failed).  RX: copies the
-/// packets the sync made available.
+/// packets the sync made available.  TX: hands the slots the sync
+/// reclaimed to a zero-copy monitor.
 void monitor_after_sync(SyncContext& cx, KRing& k, const MonitorTap& tap, bool ok);
 
 }  // namespace unetmap

@@ -27,6 +27,7 @@
 
 #include "core/port_type.h"
 #include "core/registry.h"
+#include "ports/pipe.h"
 #include "ports/slot_check.h"
 
 namespace unetmap {
@@ -186,6 +187,13 @@ int pipe_rxsync(SyncContext& cx, KRing& k) {
 }
 
 }  // namespace
+
+void pipe_tx_buffer_moved(SyncContext& cx, const KRing& k, uint32_t slot, uint32_t buf) {
+    if (cx.port.peer >= kMaxPorts || k.ring_id >= kMaxRings) return;
+    const KRing& rk = cx.reg.port(cx.port.peer).kring[kRx][k.ring_id];
+    if (slot >= rk.num_slots) return;
+    __atomic_store_n(&cx.region.at<netmap_ring>(rk.ring_ofs)->slot[slot].buf_idx, buf, __ATOMIC_RELAXED);
+}
 
 extern const PortType pipe_port_type = {
     "pipe", pipe_match, pipe_create, pipe_destroy, pipe_txsync, pipe_rxsync,

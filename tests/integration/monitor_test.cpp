@@ -3,9 +3,17 @@
 // which rings, byte for byte, in order, fragment chains whole), several
 // monitors at once, a monitor that never reads (it drops, the port it
 // watches does not slow down), errors, and cleanup when a monitor or the
-// watched port goes away, a monitor's process dying included.
+// watched port goes away, a monitor's process dying included.  Then
+// zero-copy monitors ("PORT/z"): packets passed on by buffer exchange once
+// the port is done with them, chains of them (each passes on what it
+// releases), slow, lying and killed monitors, and an audit of every buffer
+// of the region after each (no buffer lost, none owned twice).
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -15,6 +23,9 @@
 #include <net/netmap.h>
 #include <unetmap/stats.h>
 
+#include "core/region.h"
+#include "core/registry.h"
+#define UNETMAP_TEST_HAVE_REGION_META 1
 #include "test_support.h"
 
 using nmtest::Port;
@@ -334,9 +345,6 @@ TEST_F(Monitor, Errors) {
     ASSERT_EQ(master.open("z{7"), 0);
     // The other end exists but nobody registered it (netmap: not in netmap mode).
     EXPECT_EQ(open_monitor(m, "z}7", NR_MONITOR_RX), EINVAL);
-    // Zero-copy monitors are not implemented.
-    EXPECT_EQ(open_monitor(m, "z{7", NR_ZCOPY_MON), EOPNOTSUPP);
-    EXPECT_EQ(open_monitor(m, "z{7", NR_ZCOPY_MON | NR_MONITOR_RX), EOPNOTSUPP);
     // A monitor cannot be monitored: its name is not a port name.
     Port m1, m2;
     ASSERT_EQ(open_monitor(m1, "z{7", NR_MONITOR_TX), 0);
@@ -533,4 +541,354 @@ TEST_F(Monitor, PersistentValePortBySwitchName) {
     nmreq_vale_detach db{};
     EXPECT_EQ(ctl("vale4:v0", NETMAP_REQ_VALE_DETACH, &db), 0);
     EXPECT_EQ(ctl("v0", NETMAP_REQ_VALE_DELIF, nullptr), 0);
+}
+
+// ---------------------------------------------------------------------------
+// Zero-copy monitors ("PORT/z")
+// ---------------------------------------------------------------------------
+
+namespace {
+
+// What RX ring `ring` holds for the application, read without releasing it.
+std::vector<Rec> peek(Port& p, uint32_t ring = 0) {
+    std::vector<Rec> out;
+    if (p.rxsync()) return out;
+    netmap_ring* rx = p.rx(ring);
+    for (uint32_t j = rx->head; j != rx->tail; j = nmtest::ring_next(rx, j)) {
+        const netmap_slot& s = rx->slot[j];
+        Rec r;
+        const char* b = Port::buf(rx, s.buf_idx);
+        r.data.assign(b, b + s.len);
+        r.flags = s.flags & NS_MOREFRAG;
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+// Release everything RX ring `ring` holds; 0 or the sync's error.
+int release(Port& p, uint32_t ring = 0) {
+    netmap_ring* rx = p.rx(ring);
+    rx->head = rx->cur = rx->tail;
+    return p.rxsync();
+}
+
+std::vector<uint32_t> bufs_of(const netmap_ring* r) {
+    std::vector<uint32_t> v;
+    for (uint32_t j = 0; j < r->num_slots; j++) v.push_back(r->slot[j].buf_idx);
+    return v;
+}
+
+std::vector<uint32_t> cat(std::vector<uint32_t> a, const std::vector<uint32_t>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+}
+
+// The buffers a zero-copy monitor truly holds: the library's record, read
+// from the control file (its ring says whatever its application wrote).
+std::vector<uint32_t> zmon_held(const std::string& monitor_name) {
+    std::vector<uint32_t> v;
+    const int fd = ::open((nmtest::state_dir() + "/ctl").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return v;
+    void* p = ::mmap(nullptr, sizeof(unetmap::CtlHeader), PROT_READ, MAP_SHARED, fd, 0);
+    ::close(fd);
+    if (p == MAP_FAILED) return v;
+    const auto* h = static_cast<const unetmap::CtlHeader*>(p);
+    for (const auto& z : h->zmon) {
+        if (!z.in_use || z.port >= unetmap::kMaxPorts) continue;
+        const unetmap::PortEntry& m = h->ports[z.port];
+        if (monitor_name != m.name) continue;
+        for (uint32_t r = 0; r < m.nrings[unetmap::kRx]; r++)
+            for (uint32_t j = 0; j < m.kring[unetmap::kRx][r].num_slots; j++) v.push_back(z.buf[r][j]);
+    }
+    ::munmap(p, sizeof(unetmap::CtlHeader));
+    return v;
+}
+
+// Every buffer of the region (id `mem_id`, pools ending at `memsize`) is
+// either free or named once in `held`: none named twice, none both named
+// and free, none lost (free + named = all but the two reserved ones).
+::testing::AssertionResult BuffersAccountedFor(uint32_t mem_id, uint64_t memsize, std::vector<uint32_t> held) {
+    const std::string prefix = "mem." + std::to_string(mem_id) + ".";
+    for (const auto& n : nmtest::state_entries()) {
+        if (n.rfind(prefix, 0) != 0) continue;
+        const int fd = ::open((nmtest::state_dir() + "/" + n).c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        struct stat st {};
+        ::fstat(fd, &st);
+        void* p = ::mmap(nullptr, st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+        ::close(fd);
+        if (p == MAP_FAILED) continue;
+        const auto* base = static_cast<const char*>(p);
+        const auto* m = reinterpret_cast<const unetmap::RegionMeta*>(base + memsize);
+        const uint32_t total = m->pool[2].objtotal, nfree = m->free_count[2];
+        const auto* bitmap = reinterpret_cast<const uint64_t*>(base + m->bitmap_ofs[2]);
+        std::sort(held.begin(), held.end());
+        std::string err;
+        for (size_t i = 0; i < held.size() && err.empty(); i++) {
+            const uint32_t b = held[i];
+            if (b < 2 || b >= total) err = "buffer index " + std::to_string(b) + " in a slot";
+            else if (i > 0 && held[i - 1] == b) err = "buffer " + std::to_string(b) + " named twice";
+            else if ((bitmap[b / 64] >> (b % 64)) & 1) err = "buffer " + std::to_string(b) + " is free but in a slot";
+        }
+        if (err.empty() && nfree + held.size() != total - 2)
+            err = std::to_string(nfree) + " free + " + std::to_string(held.size()) + " held != " +
+                  std::to_string(total - 2) + " buffers";
+        ::munmap(p, st.st_size);
+        if (!err.empty()) return ::testing::AssertionFailure() << err;
+        return ::testing::AssertionSuccess();
+    }
+    return ::testing::AssertionFailure() << "no region " << mem_id;
+}
+
+}  // namespace
+
+// A zero-copy monitor of a VALE port sees what the port sent once its
+// txsync reclaimed the slots (VALE: at once) and what it received once
+// its application released the slots; the buffers themselves, exchanged.
+TEST_F(Monitor, ZcopyOnValePortSeesWhatThePortIsDoneWith) {
+    Port a, b, z;
+    ASSERT_EQ(a.open("vale5:a"), 0);
+    ASSERT_EQ(b.open("vale5:b"), 0);
+    ASSERT_EQ(open_monitor(z, "vale5:a", NR_ZCOPY_MON), 0);
+    EXPECT_EQ(z.reg.nr_mem_id, a.reg.nr_mem_id);  // the port's own memory
+    EXPECT_EQ(z.nifp->ni_rx_rings, 1u);
+    const auto st0 = monitor_stats("vale5:a");
+    ASSERT_EQ(st0.size(), 1u);
+    EXPECT_STREQ(st0[0].name, "vale5:a/zrt#0");
+
+    const auto a1 = frames(1, 0, 150), b1 = frames(2, 1000, 120);
+    ASSERT_EQ(send(a, a1), 0);
+    EXPECT_EQ(recv_n(b, a1.size()), a1);
+    EXPECT_EQ(peek(z), a1);  // sent, and the slots reclaimed
+    ASSERT_EQ(release(z), 0);
+    ASSERT_EQ(send(b, b1), 0);
+    ASSERT_EQ(a.rxsync(), 0);
+    EXPECT_EQ(nmtest::ring_space(a.rx()), 120u);
+    EXPECT_TRUE(peek(z).empty());  // a holds them: not released yet
+    EXPECT_EQ(recv_n(a, b1.size()), b1);
+    EXPECT_EQ(peek(z), b1);
+    // a's released slots came back with the monitor's buffers.
+    uint32_t changed = 0;
+    for (uint32_t j = 0; j < a.rx()->num_slots; j++) changed += (a.rx()->slot[j].flags & NS_BUF_CHANGED) != 0;
+    EXPECT_EQ(changed, 0u);  // VALE's rxsync took them back and cleared the flag
+    EXPECT_TRUE(BuffersAccountedFor(a.reg.nr_mem_id, a.reg.nr_memsize,
+                                    cat(cat(bufs_of(a.tx()), bufs_of(a.rx())), zmon_held("vale5:a/zrt#0"))));
+    const auto st = monitor_stats("vale5:a");
+    ASSERT_EQ(st.size(), 1u);
+    EXPECT_EQ(st[0].rx_packets, 270u);
+    EXPECT_EQ(st[0].rx_drops, 0u);
+
+    // Gone: the port keeps a full set of buffers and goes on.
+    z.close();
+    EXPECT_TRUE(monitor_stats("vale5:a").empty());
+    EXPECT_TRUE(BuffersAccountedFor(a.reg.nr_mem_id, a.reg.nr_memsize, cat(bufs_of(a.tx()), bufs_of(a.rx()))));
+    ASSERT_EQ(send(a, frames(1, 500, 40)), 0);
+    EXPECT_EQ(recv_n(b, 40), frames(1, 500, 40));
+}
+
+// Two zero-copy monitors of a pipe end form a chain: the second sees a
+// packet only once the first has released it.  A copy monitor of the same
+// end sees the packets at once, when they are sent.
+TEST_F(Monitor, ZcopyChainOnPipePassesOnWhatThePreviousReleased) {
+    Port master, slave, z1, z2, c;
+    ASSERT_EQ(master.open("c{1"), 0);
+    ASSERT_EQ(slave.open("c}1"), 0);
+    ASSERT_EQ(open_monitor(z1, "c{1", NR_ZCOPY_MON), 0);
+    ASSERT_EQ(open_monitor(z2, "c{1", NR_ZCOPY_MON | NR_MONITOR_TX), 0);  // /zt is /z
+    ASSERT_EQ(open_monitor(c, "c{1", NR_MONITOR_TX), 0);
+    const auto names = monitor_stats("c{1");
+    ASSERT_EQ(names.size(), 3u);
+    EXPECT_STREQ(names[0].name, "c{1/zrt#0");
+    EXPECT_STREQ(names[1].name, "c{1/zrt#1");
+
+    const auto f = frames(1, 0, 40);
+    ASSERT_EQ(send(master, f), 0);
+    EXPECT_EQ(drain(c), f);        // the copy monitor: at once
+    EXPECT_TRUE(peek(z1).empty());  // the slave has not released them
+    EXPECT_EQ(recv_n(slave, f.size()), f);
+    ASSERT_EQ(master.txsync(), 0);  // reclaims what the slave released
+    EXPECT_EQ(peek(z1), f);
+    EXPECT_TRUE(peek(z2).empty());  // z1 holds them
+    EXPECT_TRUE(peek(z2).empty());
+    ASSERT_EQ(release(z1), 0);      // z1 passes them on
+    EXPECT_TRUE(peek(z1).empty());
+    EXPECT_EQ(peek(z2), f);
+    ASSERT_EQ(release(z2), 0);
+
+    // The other direction: what the master receives, once it releases it.
+    const auto g = frames(2, 500, 25);
+    ASSERT_EQ(send(slave, g), 0);
+    EXPECT_EQ(recv_n(master, g.size()), g);
+    EXPECT_EQ(drain(z1), g);
+    EXPECT_EQ(drain(z2), g);
+    EXPECT_TRUE(drain(c).empty());  // /t only
+
+    // Coupled rings still name the same buffers, and every buffer of the
+    // region is accounted for.
+    for (uint32_t j = 0; j < master.tx()->num_slots; j++) {
+        ASSERT_EQ(master.tx()->slot[j].buf_idx, slave.rx()->slot[j].buf_idx) << "slot " << j;
+        ASSERT_EQ(master.rx()->slot[j].buf_idx, slave.tx()->slot[j].buf_idx) << "slot " << j;
+    }
+    EXPECT_TRUE(BuffersAccountedFor(
+        master.reg.nr_mem_id, master.reg.nr_memsize,
+        cat(cat(cat(bufs_of(master.tx()), bufs_of(master.rx())), zmon_held("c{1/zrt#0")), zmon_held("c{1/zrt#1"))));
+
+    // The first goes away: the second is now first.
+    z1.close();
+    ASSERT_EQ(send(master, frames(1, 100, 10)), 0);
+    EXPECT_EQ(recv_n(slave, 10).size(), 10u);
+    ASSERT_EQ(master.txsync(), 0);
+    EXPECT_EQ(drain(z2), frames(1, 100, 10));
+    EXPECT_TRUE(BuffersAccountedFor(master.reg.nr_mem_id, master.reg.nr_memsize,
+                                    cat(cat(bufs_of(master.tx()), bufs_of(master.rx())), zmon_held("c{1/zrt#1"))));
+}
+
+// A zero-copy monitor that never releases: the port never waits; the
+// monitor keeps the newest ring-full of the first batch offered and
+// counts the rest as drops.
+TEST_F(Monitor, ZcopySlowMonitorDropsOldestNeverBlocks) {
+    Port a, b, z;
+    ASSERT_EQ(a.open("vale6:a"), 0);
+    ASSERT_EQ(b.open("vale6:b"), 0);
+    ASSERT_EQ(open_monitor(z, "vale6:a", NR_ZCOPY_MON, NR_REG_ALL_NIC, 0, 64), 0);
+    EXPECT_EQ(z.rx()->num_slots, 64u);
+    constexpr uint32_t kN = 3000;
+    size_t got = 0;
+    for (uint32_t first = 0; first < kN; first += 100) {
+        ASSERT_EQ(send(a, frames(1, first, 100), 0, 100), 0);
+        got += recv_n(b, 100).size();
+    }
+    EXPECT_EQ(got, kN);
+    const auto st = monitor_stats("vale6:a");
+    ASSERT_EQ(st.size(), 1u);
+    EXPECT_EQ(st[0].rx_packets, 63u);
+    EXPECT_EQ(st[0].rx_drops, kN - 63u);
+    EXPECT_EQ(drain(z), frames(1, 37, 63));
+    ASSERT_EQ(send(a, frames(1, kN, 5)), 0);
+    EXPECT_EQ(recv_n(b, 5).size(), 5u);
+    EXPECT_EQ(drain(z), frames(1, kN, 5));
+    EXPECT_TRUE(BuffersAccountedFor(a.reg.nr_mem_id, a.reg.nr_memsize,
+                                    cat(cat(bufs_of(a.tx()), bufs_of(a.rx())), zmon_held("vale6:a/zrt#0"))));
+}
+
+// What a zero-copy monitor writes into its ring decides nothing: buffer
+// indices it puts in its slots (bad ones, or buffers of the port it
+// watches), with or without NS_BUF_CHANGED, never reach the port.
+TEST_F(Monitor, ZcopyMonitorCannotHandOutBuffers) {
+    Port a, b, z;
+    ASSERT_EQ(a.open("vale7:a"), 0);
+    ASSERT_EQ(b.open("vale7:b"), 0);
+    ASSERT_EQ(open_monitor(z, "vale7:a", NR_ZCOPY_MON), 0);
+    ASSERT_EQ(send(a, frames(1, 0, 20)), 0);
+    EXPECT_EQ(recv_n(b, 20).size(), 20u);
+    ASSERT_EQ(z.rxsync(), 0);
+    netmap_ring* zr = z.rx();
+    ASSERT_EQ(nmtest::ring_space(zr), 20u);
+    for (uint32_t j = 0; j < zr->num_slots; j++) {  // held and free slots alike
+        netmap_slot& s = zr->slot[j];
+        s.buf_idx = j % 3 == 0 ? 0 : j % 3 == 1 ? 0xfffffff0u : a.tx()->slot[(j * 7) % a.tx()->num_slots].buf_idx;
+        s.flags |= NS_BUF_CHANGED;
+    }
+    EXPECT_EQ(release(z), 0);
+    // The port's next reclaimed slots get the monitor's true buffers.
+    const auto more = frames(1, 20, 300);
+    ASSERT_EQ(send(a, more), 0);
+    EXPECT_EQ(recv_n(b, more.size()), more);
+    EXPECT_EQ(drain(z), more);
+    EXPECT_TRUE(BuffersAccountedFor(a.reg.nr_mem_id, a.reg.nr_memsize,
+                                    cat(cat(bufs_of(a.tx()), bufs_of(a.rx())), zmon_held("vale7:a/zrt#0"))));
+    z.close();
+    EXPECT_TRUE(BuffersAccountedFor(a.reg.nr_mem_id, a.reg.nr_memsize, cat(bufs_of(a.tx()), bufs_of(a.rx()))));
+}
+
+// A zero-copy monitor in another process takes packets and holds them;
+// killed, it frees what it held, the chain closes over it, and the port
+// and the next monitor go on.
+NMTEST_ROLE(zmon_holder) {
+    Port z;
+    if (open_monitor(z, args[0].c_str(), NR_ZCOPY_MON)) return 2;
+    nmtest::chan_send(std::stoi(args[1]), 1);
+    const uint32_t want = nmtest::arg_u32(args, 2);
+    const double end = nmtest::now_s() + 15;
+    std::vector<Rec> got;
+    while (got.size() < want && nmtest::now_s() < end) {
+        z.poll(POLLIN, 100);
+        got = peek(z);  // never released
+    }
+    if (got.size() != want) return 4;
+    for (uint32_t i = 0; i < want; i++)
+        if (got[i] != frame(1, i, len_of(i))) return 5;
+    nmtest::chan_send(std::stoi(args[1]), 2);
+    ::pause();  // until killed, holding them
+    return 6;
+}
+
+TEST_F(Monitor, ZcopyMonitorKilledWhileHoldingPackets) {
+    Port a, b, z2;
+    ASSERT_EQ(a.open("vale8:a"), 0);
+    ASSERT_EQ(b.open("vale8:b"), 0);
+    nmtest::Chan ready;
+    const pid_t child = nmtest::spawn_role("zmon_holder", {"vale8:a", ready.ws(), "50"});
+    uint32_t v = 0;
+    ASSERT_TRUE(ready.recv(v));
+    ASSERT_EQ(v, 1u);
+    ASSERT_EQ(open_monitor(z2, "vale8:a", NR_ZCOPY_MON), 0);  // second in the chain
+    ASSERT_EQ(send(a, frames(1, 0, 50)), 0);
+    EXPECT_EQ(recv_n(b, 50).size(), 50u);
+    ASSERT_TRUE(ready.recv(v));
+    EXPECT_EQ(v, 2u);
+    EXPECT_TRUE(peek(z2).empty());  // the first holds them
+    EXPECT_EQ(monitor_stats("vale8:a").size(), 2u);
+    nmtest::kill_child(child);
+    Port other;
+    ASSERT_EQ(other.open("vale8:c"), 0);  // collects the dead binding
+    const auto st = monitor_stats("vale8:a");
+    ASSERT_EQ(st.size(), 1u);
+    EXPECT_STREQ(st[0].name, "vale8:a/zrt#1");
+    EXPECT_TRUE(BuffersAccountedFor(a.reg.nr_mem_id, a.reg.nr_memsize,
+                                    cat(cat(bufs_of(a.tx()), bufs_of(a.rx())), zmon_held("vale8:a/zrt#1"))));
+    // What it held is lost; new traffic reaches the next monitor directly.
+    ASSERT_EQ(send(a, frames(1, 50, 30)), 0);
+    EXPECT_EQ(recv_n(b, 30).size(), 30u);
+    EXPECT_TRUE(peek(z2) == frames(1, 50, 30));
+}
+
+TEST_F(Monitor, ZcopyErrors) {
+    Port master, m;
+    ASSERT_EQ(master.open("e{7"), 0);
+    EXPECT_EQ(open_monitor(m, "e{8", NR_ZCOPY_MON), ENXIO);
+    EXPECT_FALSE(port_exists("e{8"));
+    EXPECT_EQ(open_monitor(m, "e}7", NR_ZCOPY_MON), EINVAL);  // not bound by anyone
+    // It uses the port's memory: another region is refused.
+    EXPECT_EQ(m.open("e{7", [](nmreq_register& r) {
+        r.nr_flags = NR_ZCOPY_MON;
+        r.nr_mem_id = 5;
+    }), EINVAL);
+    // A ring the port does not have.
+    EXPECT_EQ(open_monitor(m, "e{7", NR_ZCOPY_MON, NR_REG_ONE_NIC, 1), EINVAL);
+    EXPECT_TRUE(monitor_stats("e{7").empty());
+    EXPECT_TRUE(BuffersAccountedFor(master.reg.nr_mem_id, master.reg.nr_memsize,
+                                    cat(bufs_of(master.tx()), bufs_of(master.rx()))));
+
+    Port z;
+    ASSERT_EQ(open_monitor(z, "e{7", NR_ZCOPY_MON | NR_MONITOR_RX), 0);  // /zr is /z
+    EXPECT_EQ(monitor_stats("e{7")[0].name, std::string("e{7/zrt#0"));
+    // Monitors of monitors: refused, zero-copy or not.
+    Port mm;
+    EXPECT_EQ(open_monitor(mm, "e{7/zrt#0", NR_ZCOPY_MON), EINVAL);
+    EXPECT_EQ(open_monitor(mm, "e{7/zrt#0", NR_MONITOR_RX), EINVAL);
+    // Nothing can be sent through it (its TX ring has no buffers at all).
+    netmap_ring* tx = z.tx();
+    EXPECT_EQ(tx->slot[0].buf_idx, 0u);
+    tx->head = tx->cur = nmtest::ring_next(tx, tx->cur);
+    EXPECT_EQ(z.txsync(), EINVAL);
+    // Eight monitors per port, zero-copy ones included.
+    std::vector<Port> more(7);
+    for (auto& p : more) ASSERT_EQ(open_monitor(p, "e{7", NR_ZCOPY_MON), 0);
+    EXPECT_EQ(open_monitor(m, "e{7", NR_ZCOPY_MON), ENOMEM);
+    EXPECT_EQ(open_monitor(m, "e{7", NR_MONITOR_TX), ENOMEM);
+    more.clear();
+    z.close();
+    EXPECT_TRUE(BuffersAccountedFor(master.reg.nr_mem_id, master.reg.nr_memsize,
+                                    cat(bufs_of(master.tx()), bufs_of(master.rx()))));
 }

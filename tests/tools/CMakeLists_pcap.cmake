@@ -17,7 +17,10 @@ if(TARGET unetmap-pcap AND TARGET nmreplay AND TARGET pkt-gen)
   # the other builds only.  tcpdump itself is needed (scripts/debian-packages.txt).
   find_program(TCPDUMP tcpdump PATHS /usr/sbin /usr/bin)
   if(TCPDUMP AND NOT UNETMAP_SANITIZE AND NOT UNETMAP_TSAN)
-    list(APPEND pcap_cases tcpdump_capture tcpdump_filter tcpdump_replay tcpdump_lo tcpdump_errors)
+    list(APPEND pcap_cases tcpdump_capture tcpdump_filter tcpdump_replay tcpdump_lo tcpdump_errors
+                           tcpdump_zcopy findalldevs)
+    # tshark and dumpcap (Debian's tshark package; skipped without it)
+    list(APPEND pcap_cases tshark_capture dumpcap_filter tcpdump_tshark_read)
   endif()
   foreach(case ${pcap_cases})
     add_test(NAME pcap_${case}

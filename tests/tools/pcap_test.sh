@@ -16,6 +16,16 @@ testlib_setup pcap
 # directory when run as root (tcpdump drops to user tcpdump otherwise)
 TD="env LD_PRELOAD=$SHIM $TCPDUMP"
 [ "$(id -u)" = 0 ] && TD="$TD -Z root"
+# tshark and dumpcap (Debian's tshark package), through the shim
+[ -n "${TSHARK:-}" ] || TSHARK=$(command -v tshark || echo /usr/bin/tshark)
+[ -n "${DUMPCAP:-}" ] || DUMPCAP=$(command -v dumpcap || echo /usr/bin/dumpcap)
+TS="env LD_PRELOAD=$SHIM $TSHARK"
+DC="env LD_PRELOAD=$SHIM $DUMPCAP"
+need_tshark() { [ -x "$TSHARK" ] && [ -x "$DUMPCAP" ] || { echo "SKIP: no tshark/dumpcap"; exit 77; }; }
+# the bytes of every frame of a file, as tshark dissects it (hex lines only)
+ts_bytes() { "$TSHARK" -r "$1" -x 2>/dev/null | grep -E '^[0-9a-f]{4}  '; }
+# wait (bounded) until tcpdump -D, through the shim, lists device $1
+wait_listed() { i=0; until $TD -D 2>/dev/null | grep -qF -- ".$1 ("; do i=$((i + 1)); [ $i -lt 100 ] || fail "$1 never listed"; sleep 0.1; done; }
 # the frames of a file, without time stamps, as hex
 frames() { "$TCPDUMP" -r "$1" -t -nn -xx ${2:+"$2"} 2>/dev/null; }
 same_frames() {  # FILE_EXPECTED FILE_GOT [FILTER for the expected]
@@ -238,6 +248,85 @@ tcpdump_lo)
     waitfor td
     grepq '^1 packet captured' td
     grepq "127.0.0.1.[0-9]* > 127.0.0.1.$port: UDP" td
+    ;;
+tshark_capture)
+    # tshark (which captures through dumpcap, its child) writes a pcapng
+    # file of what pkt-gen sent; read back: the same 5 frames, byte for byte
+    need_tshark
+    "$FRAMES" "$out/k.pcap" raw:60 udp:53:100 tcp:80:1514 udp:9:3000 raw:200 || fail "cannot write the pcap file"
+    bg ts $TS -i vale0:cap -c 5 -w "$out/c.pcapng"
+    waitline ts 'Capture started'
+    sh "$BOUNDED" "$T" "$PKTGEN" -i vale0:a -f tx -n 5 -P "$out/k.pcap" >"$out/tx" 2>&1 || fail "pkt-gen failed"
+    waitfor ts
+    grepq '^5 packets captured' ts
+    ts_bytes "$out/k.pcap" >"$out/want.txt"; ts_bytes "$out/c.pcapng" >"$out/got.txt"
+    [ -s "$out/want.txt" ] && cmp -s "$out/want.txt" "$out/got.txt" || fail "tshark -r: frames of c.pcapng differ from k.pcap"
+    [ "$("$TSHARK" -r "$out/c.pcapng" -T fields -e frame.len 2>/dev/null | tr '\n' ' ')" = "60 100 1514 3000 200 " ] \
+        || fail "frame lengths in c.pcapng"
+    same_frames "$out/k.pcap" "$out/c.pcapng"  # tcpdump reads pcapng too
+    ;;
+dumpcap_filter)
+    # dumpcap with a capture filter (compiled by libpcap, run by the shim)
+    need_tshark
+    "$FRAMES" "$out/mixed.pcap" $mixed || fail "cannot write the pcap file"
+    bg dc $DC -i vale0:cap -f 'udp port 53' -c 3 -w "$out/c.pcapng"
+    waitline dc 'File: '
+    sh "$BOUNDED" "$T" "$PKTGEN" -i vale0:a -f tx -n 8 -P "$out/mixed.pcap" >"$out/tx" 2>&1 || fail "pkt-gen failed"
+    waitfor dc
+    grepq 'Packets captured: 3' dc
+    grepq "Packets received/dropped on interface 'vale0:cap': 3/0" dc
+    same_frames "$out/mixed.pcap" "$out/c.pcapng" 'udp port 53'
+    [ "$("$TSHARK" -r "$out/c.pcapng" -Y 'udp.port == 53' 2>/dev/null | wc -l)" -eq 3 ] || fail "tshark -r: not 3 DNS frames"
+    ;;
+tcpdump_tshark_read)
+    # a file written by tcpdump from a unetmap port reads back in tshark
+    need_tshark
+    "$FRAMES" "$out/k.pcap" raw:60 udp:53:100 tcp:80:1514 udp:9:3000 raw:200 || fail "cannot write the pcap file"
+    bg td $TD -c 5 -w "$out/c.pcap" -i vale0:cap
+    waitline td 'listening on vale0:cap'
+    sh "$BOUNDED" "$T" "$PKTGEN" -i vale0:a -f tx -n 5 -P "$out/k.pcap" >"$out/tx" 2>&1 || fail "pkt-gen failed"
+    waitfor td
+    ts_bytes "$out/k.pcap" >"$out/want.txt"; ts_bytes "$out/c.pcap" >"$out/got.txt"
+    [ -s "$out/want.txt" ] && cmp -s "$out/want.txt" "$out/got.txt" || fail "tshark -r: frames of c.pcap differ from k.pcap"
+    "$TSHARK" -r "$out/c.pcap" -T fields -e frame.cap_len -e frame.len 2>/dev/null >"$out/lens"
+    [ "$(awk '$1 == $2' "$out/lens" | wc -l)" -eq 5 ] || fail "tshark -r: $(cat "$out/lens")"
+    ;;
+findalldevs)
+    # no state directory: nothing added, nothing created
+    $TD -D >"$out/d0" 2>&1 || fail "tcpdump -D failed"
+    grep -q '\.lo ' "$out/d0" || fail "lo not listed"
+    grep -q unetmap "$out/d0" && fail "unetmap ports listed where there are none"
+    check_clean
+    bg rx "$PKTGEN" -i vale0:d -f rx
+    bg rx2 "$PKTGEN" -i 'dp{2' -f rx
+    wait_listed vale0:d
+    wait_listed 'dp}2'
+    $TD -D >"$out/d1" 2>&1 || fail "tcpdump -D failed"
+    grep -qF '.vale0:d (unetmap VALE port)' "$out/d1" || fail "vale0:d not listed"
+    grep -qF '.dp{2 (unetmap pipe, master end)' "$out/d1" || fail "dp{2 not listed"
+    grep -qF '.dp}2 (unetmap pipe, slave end)' "$out/d1" || fail "dp}2 not listed"
+    grep -q '\.lo ' "$out/d1" || fail "lo no longer listed"
+    [ "$(wc -l <"$out/d1")" -eq $(($(wc -l <"$out/d0") + 3)) ] || fail "not the system's devices plus 3"
+    if [ -x "$TSHARK" ]; then
+        $TS -D >"$out/t1" 2>&1 || fail "tshark -D failed"
+        grep -qF '. vale0:d' "$out/t1" || fail "tshark -D does not list vale0:d"
+    fi
+    stop rx
+    stop rx2
+    ;;
+tcpdump_zcopy)
+    # a zero-copy monitor of vale0:b, which a receiver drains: tcpdump on
+    # vale0:b/z gets each frame once vale0:b has released it
+    "$FRAMES" "$out/k.pcap" raw:60 udp:53:100 tcp:80:1514 raw:200 udp:9:70 || fail "cannot write the pcap file"
+    bg rx "$PKTGEN" -i vale0:b -f rx
+    wait_listed vale0:b
+    bg td $TD -c 5 -w "$out/c.pcap" -i vale0:b/z
+    waitline td 'listening on vale0:b/z'
+    sh "$BOUNDED" "$T" "$PKTGEN" -i vale0:a -f tx -n 5 -P "$out/k.pcap" >"$out/tx" 2>&1 || fail "pkt-gen failed"
+    waitfor td
+    grepq '^5 packets captured' td
+    same_frames "$out/k.pcap" "$out/c.pcap"
+    stop rx
     ;;
 tcpdump_errors)
     expect_fail 1 'syntax error' $TD -i vale0:e 'udp port'
