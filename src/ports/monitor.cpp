@@ -251,7 +251,7 @@ void deliver(SyncContext& cx, uint32_t dir, uint32_t ring_id, const Batch* b, ui
         if (ident == 0 || slot >= kMaxPorts) continue;
         PortEntry& m = cx.reg.port(slot);
         if (is_zmon(m) || !(m.mon_watch[dir].load(std::memory_order_relaxed) & bit)) continue;
-        if (ring_id >= std::min(m.nrings[kRx], kMaxRings)) continue;
+        if (ring_id >= std::min(m.total_rings(kRx), kMaxRingsAll)) continue;  // host ring included
         KRing& mk = m.kring[kRx][ring_id];
         if (!b) {
             mk.drops.fetch_add(lost, std::memory_order_relaxed);
@@ -308,7 +308,7 @@ bool all_full(const PortEntry& p, Registry& reg, uint32_t dir, uint32_t ring_id)
         if (ident == 0 || slot >= kMaxPorts) continue;
         const PortEntry& m = reg.port(slot);
         if (is_zmon(m) || !(m.mon_watch[dir].load(std::memory_order_relaxed) & (1u << ring_id))) continue;
-        if (ring_id >= std::min(m.nrings[kRx], kMaxRings)) continue;
+        if (ring_id >= std::min(m.total_rings(kRx), kMaxRingsAll)) continue;
         const KRing& mk = m.kring[kRx][ring_id];
         const uint32_t n = mk.num_slots, t = mk.hwtail.load(std::memory_order_relaxed);
         const uint32_t c = mk.hwcur.load(std::memory_order_relaxed);
@@ -496,7 +496,7 @@ void monitor_destroy(Registry& reg, uint32_t port) {
                 pp.nmonitors.fetch_sub(1, std::memory_order_relaxed);
         }
         // Wait out feeders that found the entry before it was cleared.
-        for (uint32_t r = 0; r < std::min(m.nrings[kRx], kMaxRingsAll); r++) {
+        for (uint32_t r = 0; r < std::min(m.total_rings(kRx), kMaxRingsAll); r++) {
             RobustLock lk(m.kring[kRx][r].lease);
         }
     }
@@ -623,6 +623,10 @@ int monitor_create(Registry& reg, std::string_view name, uint64_t flags, const P
     }
 
     const uint32_t nrings[2] = {1, std::max(pp.nrings[kTx], pp.nrings[kRx])};
+    // A copy monitor mirrors the watched port's host ring too (NIC ports:
+    // "netmap:eth0^/rt"), at the same index; zero-copy monitors watch the
+    // NIC rings only (their shadow table has kMaxRings rows).
+    const uint32_t nhost[2] = {0, zcopy ? 0u : std::max(pp.nhost[kTx], pp.nhost[kRx])};
     const uint32_t nslots[2] = {bounded(shape.tx_slots, pp.nslots[kTx], 2, kMonitorMaxSlots),
                                 bounded(shape.rx_slots, pp.nslots[kRx], 2, kMonitorMaxSlots)};
     // Zero-copy: P's own region (nr_mem_id cannot choose another: REGISTER
@@ -644,7 +648,7 @@ int monitor_create(Registry& reg, std::string_view name, uint64_t flags, const P
     // A zero-copy monitor's TX ring has no buffers: nothing is sent through
     // it, and nothing in it may be freed at teardown.
     const bool fill[2] = {!zcopy, true};
-    int e = reg.new_port(mname, PortKind::Monitor, region, nrings, nslots, fill, out);
+    int e = reg.new_port(mname, PortKind::Monitor, region, nrings, nslots, fill, out, nhost);
     if (!zcopy) reg.put_region(region);  // new_port took its own reference
     if (e) return e;
     PortEntry& m = reg.port(out);
@@ -677,9 +681,10 @@ void monitor_activate(Registry& reg, uint32_t port, uint64_t flags, uint32_t fir
     if (flags & NR_ZCOPY_MON) flags |= NR_MONITOR_TX | NR_MONITOR_RX;
     if (is_zmon(m)) m.mon_seq = reg.next_gen();  // after every zero-copy monitor already there
     uint32_t watch[2] = {0, 0};
-    for (uint32_t i = first_rx; i < last_rx && i < kMaxRings; i++) {
-        if ((flags & NR_MONITOR_TX) && i < pp.nrings[kTx]) watch[kTx] |= 1u << i;
-        if ((flags & NR_MONITOR_RX) && i < pp.nrings[kRx]) watch[kRx] |= 1u << i;
+    const uint32_t limit = is_zmon(m) ? kMaxRings : kMaxRingsAll;  // copy monitors: host ring too
+    for (uint32_t i = first_rx; i < last_rx && i < limit; i++) {
+        if ((flags & NR_MONITOR_TX) && i < pp.total_rings(kTx)) watch[kTx] |= 1u << i;
+        if ((flags & NR_MONITOR_RX) && i < pp.total_rings(kRx)) watch[kRx] |= 1u << i;
     }
     m.mon_watch[kTx].store(watch[kTx], std::memory_order_relaxed);
     m.mon_watch[kRx].store(watch[kRx], std::memory_order_relaxed);

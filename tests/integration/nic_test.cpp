@@ -587,6 +587,34 @@ TEST_P(NicHost, HostRingsGoWithAKilledOwner) {
     EXPECT_EQ(open_nic(again, if_a_, NR_REG_SW), 0);
 }
 
+TEST_P(NicHost, MonitorOfTheHostRingsSeesBothWays) {
+    Port p, mon;
+    ASSERT_EQ(open_nic(p, if_a_, NR_REG_SW), 0);
+    ASSERT_EQ(mon.open(if_a_.c_str(),
+                       [](nmreq_register& r) {
+                           r.nr_mode = NR_REG_SW;
+                           r.nr_flags = NR_MONITOR_TX | NR_MONITOR_RX;
+                       }),
+              0);
+    ASSERT_EQ(mon.nifp->ni_host_rx_rings, 1u) << "the monitor mirrors the host ring";
+    host_send("seen by the monitor");
+    const auto got = port_recv(p, 1, 3000, ETH_P_IP);
+    ASSERT_EQ(got.size(), 1u);
+    // And the other way: a frame the application puts on the host TX ring.
+    netmap_ring* tx = p.tx(p.nifp->ni_tx_rings);
+    const auto f = udp_to_host(mac_a_, 7778, "into the stack");
+    netmap_slot& s = tx->slot[tx->cur];
+    std::memcpy(Port::buf(tx, s.buf_idx), f.data(), f.size());
+    s.len = static_cast<uint16_t>(f.size());
+    tx->head = tx->cur = nmtest::ring_next(tx, tx->cur);
+    ASSERT_EQ(p.txsync(), 0);
+    ASSERT_EQ(host_recv(1, 3000).size(), 1u);
+    const auto copies = port_recv(mon, 2, 3000, ETH_P_IP);
+    ASSERT_EQ(copies.size(), 2u);
+    EXPECT_EQ(copies[0], got[0]) << "host RX copied";
+    EXPECT_EQ(copies[1], f) << "host TX copied";
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, NicHost, ::testing::Values(1, 2),
                          [](const ::testing::TestParamInfo<int>& i) {
                              return i.param == 1 ? std::string("Native") : std::string("Emulated");
