@@ -110,8 +110,8 @@ int Descriptor::sync_ring(uint32_t dir, uint32_t i) {
     if (monitored) monitor_before_sync(cx, k, head, tap);
     if (head >= k.num_slots) {
         err = EINVAL;
-    } else if ((dir == kTx ? type.txsync(cx, k) : type.rxsync(cx, k)) != 0) {
-        err = EINVAL;
+    } else if (const int e = dir == kTx ? type.txsync(cx, k) : type.rxsync(cx, k); e != 0) {
+        err = e;  // the type's reason (EINVAL for a bad slot; ENXIO, ENETDOWN from a NIC)
     } else {
         sync_finalize(k, ring);
         if (dir == kRx) {
