@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build and run the test suite: a release build, then the same tests under
-# AddressSanitizer + UndefinedBehaviorSanitizer.  Assumes the dependencies
+# AddressSanitizer + UndefinedBehaviorSanitizer, then the threaded tests
+# under ThreadSanitizer.  Assumes the dependencies
 # are installed (scripts/install-deps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
