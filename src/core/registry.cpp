@@ -87,7 +87,7 @@ int Registry::attach() {
             if (linked == EEXIST) continue;  // someone else won: use theirs
             if (linked) return linked;
             map_ = std::move(m);
-            hdr_ = h;
+            set_hdr(h);
             return 0;
         }
         if (e == EAGAIN) {  // creator has not sized it yet
@@ -107,7 +107,7 @@ int Registry::attach() {
             continue;
         }
         map_ = std::move(m);
-        hdr_ = h;
+        set_hdr(h);
         return 0;
     }
     return EAGAIN;
@@ -126,7 +126,7 @@ int Registry::lock() {
         if (hdr_->dead.load(std::memory_order_acquire)) {
             // Someone removed the file after we mapped it: map the new one.
             hdr_->lock.unlock();
-            hdr_ = nullptr;
+            set_hdr(nullptr);
             map_.reset();
             continue;
         }

@@ -164,9 +164,14 @@ class Registry {
 public:
     static Registry& get();
 
-    CtlHeader& hdr() { return *hdr_; }
-    PortEntry& port(uint32_t i) { return hdr_->ports[i]; }
-    BindingEntry& binding(uint32_t i) { return hdr_->bindings[i]; }
+    // Read without the lock by the data path (a descriptor's syncs and
+    // sleeps) while a closing thread may be mapping a fresh control file
+    // under it (Registry::lock): an atomic load (a plain one on x86) so
+    // that the pointer itself is never torn or a data race.  The header a
+    // bound descriptor uses cannot go away: it holds a binding in it.
+    CtlHeader& hdr() { return *current(); }
+    PortEntry& port(uint32_t i) { return current()->ports[i]; }
+    BindingEntry& binding(uint32_t i) { return current()->bindings[i]; }
 
     // ---- under CtlGuard ----------------------------------------------------
     /// Find a port by exact name; kNone if absent.
@@ -228,7 +233,9 @@ private:
 
     std::mutex local_;  // serialises this process's threads around the shared lock (not re-entrant)
     Mapping map_;
-    CtlHeader* hdr_ = nullptr;
+    CtlHeader* hdr_ = nullptr;  // written only through set_hdr, under the lock
+    [[nodiscard]] CtlHeader* current() const { return __atomic_load_n(&hdr_, __ATOMIC_RELAXED); }
+    void set_hdr(CtlHeader* h) { __atomic_store_n(&hdr_, h, __ATOMIC_RELAXED); }
     std::mutex regions_mu_;
     std::weak_ptr<Region> regions_[kMaxRegions];
     uint32_t region_gen_[kMaxRegions] = {};
