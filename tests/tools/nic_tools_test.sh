@@ -130,12 +130,13 @@ hosttap_*)
     fi
     kill -CONT "$pid_bridge"
     stop bridge
-    # Every frame went through the bridge: 4 MB of segments one way, their
-    # acknowledgements the other.
+    # Every frame went through the bridge: 4 MB of segments one way (2763
+    # of 1448 bytes at least), their acknowledgements the other (how many
+    # depends on delayed and stretched ACKs: 473 were seen once).
     up=$(sed -n "s/.*netmap:p1_$id^ -> netmap:p1_$id: \([0-9]*\) packets forwarded.*/\1/p" "$out/bridge")
     down=$(sed -n "s/.*netmap:p1_$id -> netmap:p1_$id^: \([0-9]*\) packets forwarded.*/\1/p" "$out/bridge")
     echo "host -> wire $up, wire -> host $down" >"$out/summary"
-    [ "${up:-0}" -ge 2700 ] && [ "${down:-0}" -ge 500 ] ||
+    [ "${up:-0}" -ge 2700 ] && [ "${down:-0}" -ge 100 ] ||
         fail "the bridge forwarded $up frames from the host and $down to it"
     # Gone: the interface is as it was.
     ip netns exec $P1 ping -c 1 -W 2 10.77.0.9 >"$out/ping_after" 2>&1 || fail "no traffic once the tap exited"
