@@ -214,6 +214,31 @@ int open_nic(Port& p, const std::string& ifname, uint32_t mode = NR_REG_ALL_NIC,
     });
 }
 
+// A child process that opens `ifname` with `mode` and holds it until
+// killed; returns its pid once the registration is known, or -1 if it
+// failed.
+pid_t fork_holder(const std::string& ifname, uint32_t mode) {
+    int ready[2];
+    if (::pipe(ready) != 0) return -1;
+    const pid_t child = ::fork();
+    if (child == 0) {
+        Port p;
+        char c = open_nic(p, ifname, mode) == 0 ? 'y' : 'n';
+        (void)!::write(ready[1], &c, 1);
+        ::pause();
+        _exit(0);
+    }
+    char c = 0;
+    const bool ok = child > 0 && ::read(ready[0], &c, 1) == 1 && c == 'y';
+    ::close(ready[0]);
+    ::close(ready[1]);
+    if (!ok && child > 0) {
+        ::kill(child, SIGKILL);
+        ::waitpid(child, nullptr, 0);
+    }
+    return ok ? child : -1;
+}
+
 TEST_P(Nic, ReceivesWhatThePeerSendsByteForByte) {
     Port p;
     ASSERT_EQ(open_nic(p, if_a_), 0);
@@ -303,21 +328,8 @@ TEST_P(Nic, BadRequestsLeaveTheInterfaceAsItWas) {
 }
 
 TEST_P(Nic, KilledOwnerLeavesTheInterfaceUsable) {
-    int ready[2];
-    ASSERT_EQ(::pipe(ready), 0);
-    const pid_t child = ::fork();
-    if (child == 0) {
-        Port p;
-        char c = open_nic(p, if_a_) == 0 ? 'y' : 'n';
-        (void)!::write(ready[1], &c, 1);
-        ::pause();
-        _exit(0);
-    }
-    char c = 0;
-    ASSERT_EQ(::read(ready[0], &c, 1), 1);
-    ::close(ready[0]);
-    ::close(ready[1]);
-    ASSERT_EQ(c, 'y');
+    const pid_t child = fork_holder(if_a_, NR_REG_ALL_NIC);
+    ASSERT_GT(child, 0);
     if (GetParam() == 1) {
         EXPECT_TRUE(xdp_attached());
         Port busy;
@@ -560,21 +572,8 @@ TEST_P(NicHost, StarBindsNicAndHostRings) {
 }
 
 TEST_P(NicHost, HostRingsGoWithAKilledOwner) {
-    int ready[2];
-    ASSERT_EQ(::pipe(ready), 0);
-    const pid_t child = ::fork();
-    if (child == 0) {
-        Port p;
-        char c = open_nic(p, if_a_, NR_REG_SW) == 0 ? 'y' : 'n';
-        (void)!::write(ready[1], &c, 1);
-        ::pause();
-        _exit(0);
-    }
-    char c = 0;
-    ASSERT_EQ(::read(ready[0], &c, 1), 1);
-    ::close(ready[0]);
-    ::close(ready[1]);
-    ASSERT_EQ(c, 'y');
+    const pid_t child = fork_holder(if_a_, NR_REG_SW);
+    ASSERT_GT(child, 0);
     host_send("held");
     EXPECT_EQ(peer_ip_count(300), 0);
     Port busy;
