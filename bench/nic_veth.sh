@@ -288,13 +288,8 @@ for ((rep = 1; rep <= REPS; rep++)); do
 done
 
 # ----------------------------------------------------------------- table
-stats() { # KEY METRIC: "median min max n"
-    awk -v k="$1" -v m="$2" '$1 == k && $2 == m && $3 != "" {print $3}' "$res" | sort -g |
-        awk '{a[NR] = $1} END {if (!NR) {print "- - - 0"; exit}
-            printf "%.3f %.3f %.3f %d\n", (NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2), a[1], a[NR], NR}'
-}
+. "$(dirname "${BASH_SOURCE[0]}")/stats.sh"  # stats, ratio
 med() { stats "$1" "${2:-fig}" | cut -d' ' -f1; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a != "-" && b != "-" && a != "" && b != "" && b + 0 > 0) printf "%.2f", a / b; else printf "-"}'; }
 verdict() { # RATIO TARGET
     awk -v v="$1" -v t="$2" 'BEGIN {if (v == "-") print "not measured"; else if (v + 0 >= t + 0) print "MET"; else printf "MISSED (%.0f%% short)\n", (1 - v / t) * 100}'
 }
