@@ -172,6 +172,26 @@ std::string Registry::region_file(uint32_t slot) const {
     return state_path(leaf);
 }
 
+Region* Registry::thread_region(uint32_t slot) {
+    struct Cache {
+        uint32_t gen[kMaxRegions] = {};
+        std::shared_ptr<Region> r[kMaxRegions];
+        uint32_t uses = 0;
+    };
+    thread_local Cache c;
+    if (slot >= kMaxRegions) return nullptr;
+    const RegionEntry* regions = hdr().regions;
+    if (++c.uses % 4096 == 0)  // let go of regions that went away
+        for (uint32_t i = 0; i < kMaxRegions; i++)
+            if (c.r[i] && (!regions[i].in_use || regions[i].gen != c.gen[i])) c.r[i].reset();
+    const uint32_t gen = __atomic_load_n(&regions[slot].gen, __ATOMIC_RELAXED);
+    if (!c.r[slot] || c.gen[slot] != gen) {
+        c.r[slot] = region(slot);
+        c.gen[slot] = gen;
+    }
+    return c.r[slot].get();
+}
+
 bool Registry::binding_alive(uint32_t b) {
     const BindingEntry& e = hdr_->bindings[b];
     sockaddr_un sa{};

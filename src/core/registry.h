@@ -185,6 +185,11 @@ public:
     int new_port(std::string_view name, PortKind kind, uint32_t region_slot,
                  const uint32_t nrings[2], const uint32_t nslots[2], const bool fill[2],
                  uint32_t& out, const uint32_t* nhost = nullptr);
+    /// This thread's mapping of region `slot`, for a data path that writes
+    /// into another port's region (VALE forwarding, copy monitors): kept
+    /// across syncs (the registry itself only holds weak references), and
+    /// let go of periodically once the region went away.  No lock needed.
+    Region* thread_region(uint32_t slot);
     /// Is a binding's socket still held by anyone?
     bool binding_alive(uint32_t b);
     /// Free ports' rings and slots and drop their region references.  The

@@ -131,28 +131,6 @@ uint32_t bounded(uint32_t v, uint32_t dflt, uint32_t lo, uint32_t hi) {
     return std::min(v, hi);
 }
 
-// This thread's mappings of monitor regions (kept across syncs; the
-// registry itself only holds weak references).
-Region* region_for(Registry& reg, uint32_t slot) {
-    struct Cache {
-        uint32_t gen[kMaxRegions] = {};
-        std::shared_ptr<Region> r[kMaxRegions];
-        uint32_t uses = 0;
-    };
-    thread_local Cache c;
-    if (slot >= kMaxRegions) return nullptr;
-    const RegionEntry* regions = reg.hdr().regions;
-    if (++c.uses % 4096 == 0)  // let go of regions that went away
-        for (uint32_t i = 0; i < kMaxRegions; i++)
-            if (c.r[i] && (!regions[i].in_use || regions[i].gen != c.gen[i])) c.r[i].reset();
-    const uint32_t gen = __atomic_load_n(&regions[slot].gen, __ATOMIC_RELAXED);
-    if (!c.r[slot] || c.gen[slot] != gen) {
-        c.r[slot] = reg.region(slot);
-        c.gen[slot] = gen;
-    }
-    return c.r[slot].get();
-}
-
 // The packets of one sync, as read (once) from the watched ring.
 struct Batch {
     std::vector<netmap_slot> frag;
@@ -263,7 +241,7 @@ void deliver(SyncContext& cx, uint32_t dir, uint32_t ring_id, const Batch* b, ui
             // Still listed under the lease: the monitor is not being freed
             // (monitor_destroy clears the entry, then takes every lease).
             if (entry.load(std::memory_order_relaxed) != ident) continue;
-            if (Region* dst = region_for(cx.reg, m.region)) {
+            if (Region* dst = cx.reg.thread_region(m.region)) {
                 copy_batch(cx.region, dir == kTx, *dst, mk, *b);
                 sent = true;
             }

@@ -432,29 +432,6 @@ Scratch& scratch() {
     return *s;
 }
 
-// This thread's mappings of destination regions.  Holding them keeps the
-// mapping across batches (the registry only keeps weak references); entries
-// of regions that went away are dropped on a periodic sweep.
-Region* region_for(Registry& reg, uint32_t slot) {
-    struct Cache {
-        uint32_t gen[kMaxRegions] = {};
-        std::shared_ptr<Region> r[kMaxRegions];
-        uint32_t uses = 0;
-    };
-    thread_local Cache c;
-    if (slot >= kMaxRegions) return nullptr;
-    const RegionEntry* regions = reg.hdr().regions;
-    if (++c.uses % 4096 == 0)
-        for (uint32_t i = 0; i < kMaxRegions; i++)
-            if (c.r[i] && (!regions[i].in_use || regions[i].gen != c.gen[i])) c.r[i].reset();
-    const uint32_t gen = __atomic_load_n(&regions[slot].gen, __ATOMIC_RELAXED);
-    if (!c.r[slot] || c.gen[slot] != gen) {
-        c.r[slot] = reg.region(slot);
-        c.gen[slot] = gen;
-    }
-    return c.r[slot].get();
-}
-
 inline uint64_t load_mac(const unsigned char* p) {
     uint64_t v = 0;
     for (int i = 5; i >= 0; i--) v = (v << 8) | p[i];
@@ -614,7 +591,7 @@ void Forwarder::deliver_ring(const Member& mb, uint64_t ident, PortEntry& dp, ui
         if (mb.ident.load(std::memory_order_acquire) != ident || !dp.in_use ||
             dp.gen != static_cast<uint32_t>(ident >> 32))
             return;
-        Region* dr = region_for(reg, dp.region);
+        Region* dr = reg.thread_region(dp.region);
         if (!dr) return;
         const uint32_t n = dk.num_slots;
         const uint32_t hwcur = dk.hwcur.load(std::memory_order_acquire);
