@@ -190,6 +190,7 @@ void Descriptor::arm(short events) {
     uint32_t bits = 0;
     if (events & (POLLIN | POLLRDNORM)) bits |= 1u << kRx;
     if (events & (POLLOUT | POLLWRNORM)) bits |= 1u << kTx;
+    if (local_) local_->arm();
     BindingEntry& b = Registry::get().binding(binding_);
     // Count ourselves as a sleeper before raising the flag: a notifier that
     // sees the flag must find the count nonzero (see Registry::notify).
@@ -209,6 +210,7 @@ void Descriptor::disarm() {
     BindingEntry& b = Registry::get().binding(binding_);
     const uint32_t prev = b.armed.exchange(0, std::memory_order_seq_cst);
     if (prev) port_->sleepers.fetch_sub(std::popcount(prev), std::memory_order_relaxed);
+    if (local_) local_->disarm();
 }
 
 void Descriptor::drain_wakeups() {

@@ -227,18 +227,45 @@ public:
 
     [[nodiscard]] int wait_fd() const override { return epfd_; }
     [[nodiscard]] bool ok() const { return epfd_ >= 0; }
-    int watch(int fd) {
+    /// Watches `fd` (the descriptor's own socket, which peers write
+    /// wakeups to) for as long as the binding lives.
+    int watch(int fd) { return add(fd); }
+
+    // The queues' sockets are in the set only while somebody sleeps: a
+    // socket with a waiter calls it back for every frame it frees
+    // (sock_wfree -> write_space), which at full rate cost a third of the
+    // sender's time in the kernel's wait-queue lock.  Adding a socket that
+    // is already readable makes the set readable at once, so nothing that
+    // arrived before arm() is missed.  Counted, for threads sharing one
+    // descriptor.
+    void arm() override {
+        std::lock_guard lk(arm_mu_);
+        if (armers_++ > 0) return;
+        for (const auto& q : queues_)
+            if (q) add(q->fd());
+    }
+    void disarm() override {
+        std::lock_guard lk(arm_mu_);
+        if (armers_ == 0 || --armers_ > 0) return;
+        for (const auto& q : queues_)
+            if (q) sys::epoll_ctl(epfd_, EPOLL_CTL_DEL, q->fd(), nullptr);
+    }
+
+    NicQueue* queue(uint32_t i) const { return i < kMaxRingsAll ? queues_[i].get() : nullptr; }
+    void set_queue(uint32_t i, std::shared_ptr<NicQueue> q) { queues_[i] = std::move(q); }
+
+private:
+    int add(int fd) {
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.fd = fd;
         return sys::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : errno;
     }
-    NicQueue* queue(uint32_t i) const { return i < kMaxRingsAll ? queues_[i].get() : nullptr; }
-    void set_queue(uint32_t i, std::shared_ptr<NicQueue> q) { queues_[i] = std::move(q); }
 
-private:
     int epfd_;
     std::array<std::shared_ptr<NicQueue>, kMaxRingsAll> queues_{};  // ring pair i; the host pair last
+    std::mutex arm_mu_;
+    uint32_t armers_ = 0;
 };
 
 int nic_open_local(Registry& reg, uint32_t port, const RingSpan& rings, int fd,
@@ -281,7 +308,6 @@ int nic_open_local(Registry& reg, uint32_t port, const RingSpan& rings, int fd,
             q = std::shared_ptr<NicQueue>(std::move(made));
             oq.by_key[key] = q;
         }
-        if (int e = b->watch(q->fd())) return e;
         b->set_queue(i, std::move(q));
     }
     for (auto it = oq.by_key.begin(); it != oq.by_key.end();)  // forget expired entries
