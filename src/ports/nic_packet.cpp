@@ -36,8 +36,13 @@ namespace unetmap::nic {
 
 namespace {
 
-constexpr uint32_t kBlockSize = 1u << 18;  // 256 KiB
-constexpr uint32_t kBlocks = 16;
+// A block is handed over when full or kRetireMs after its first frame, so
+// at low rates the ring holds kBlocks x kRetireMs of traffic whatever the
+// block size: 64 blocks ride out a receiver that is off the processor for
+// 64 ms (16 lost frames under a loaded test machine).  A block holds the
+// largest frame a chain can take (kMaxChainSlots buffers).
+constexpr uint32_t kBlockSize = 1u << 17;  // 128 KiB
+constexpr uint32_t kBlocks = 64;
 constexpr uint32_t kFrameSize = 2048;      // only a hint for V3 (frames are packed)
 constexpr uint32_t kRetireMs = 1;          // a partly filled block is handed over after this
 constexpr uint32_t kTxBatch = 64;
@@ -60,6 +65,15 @@ public:
 private:
     tpacket_block_desc* block(uint32_t i) const {
         return reinterpret_cast<tpacket_block_desc*>(static_cast<char*>(map_) + static_cast<size_t>(i) * kBlockSize);
+    }
+
+    // Frames the kernel dropped because every block was still ours.  It
+    // flags the blocks it closes after a loss (TP_STATUS_LOSING) until the
+    // count is read, which also resets it: one system call per loss.
+    uint32_t kernel_drops() const {
+        tpacket_stats_v3 st{};
+        socklen_t len = sizeof st;
+        return ::getsockopt(fd_, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0 ? st.tp_drops : 0;
     }
 
     int fd_ = -1;
@@ -124,6 +138,7 @@ int PacketQueue::rxsync(Region& region, KRing& k, netmap_ring* ring) {
         tpacket_block_desc* bd = block(blk_);
         if (!(__atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER)) break;
         const uint32_t total = bd->hdr.bh1.num_pkts;
+        if (blk_done_ == 0 && (bd->hdr.bh1.block_status & TP_STATUS_LOSING)) drops += kernel_drops();
         if (blk_done_ == 0)
             next_ = reinterpret_cast<const tpacket3_hdr*>(reinterpret_cast<const char*>(bd) +
                                                           bd->hdr.bh1.offset_to_first_pkt);

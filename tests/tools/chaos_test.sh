@@ -30,6 +30,7 @@ DUR=${CHAOS_SECONDS:-20}
 SEED=${CHAOS_SEED:-$(( $(od -An -N2 -tu2 /dev/urandom) % 32768 ))}
 RANDOM=$SEED
 BOUNDED=$(dirname "$0")/bounded.sh
+. "$(dirname "$0")/json_port.sh"
 LIFE=$((DUR + 60))  # bound on any chaos-phase process
 
 dir=$(mktemp -d /dev/shm/unetmap-chaos.XXXXXX) || exit 2
@@ -135,12 +136,6 @@ ctl_op() {
     extra=${extra% $p}
 }
 
-# the value of "dir":{"key":N of port $2 in nmstat JSON file $1 (dir.key = $3)
-json_port() {
-    d=${3%.*} k=${3#*.}
-    sed 's/},{"name"/}\n{"name"/g' "$out/$1" | grep -F "\"name\":\"$2\"" | head -1 |
-        sed -n "s/.*\"$d\":{[^}]*\"$k\":\([0-9]*\).*/\1/p"
-}
 probe() {
     "$BOUNDED" 10 "$NMSTAT" --once --json -d 0 >"$out/$1" 2>&1 || fail "nmstat probe failed or hung: $(cat "$out/$1")"
 }

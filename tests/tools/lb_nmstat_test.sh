@@ -23,12 +23,6 @@ pinned() {
     } END { print n; exit bad > 0 }' "$out/$1"
 }
 
-# the value of "dir":{"key":N of port $2 in nmstat JSON file $1 (dir.key = $3)
-json_port() {
-    d=${3%.*} k=${3#*.}
-    sed 's/},{"name"/}\n{"name"/g' "$out/$1" | grep -F "\"name\":\"$2\"" | head -1 |
-        sed -n "s/.*\"$d\":{[^}]*\"$k\":\([0-9]*\).*/\1/p"
-}
 
 # lb over 4 pipes; 64 UDP flows 10.0.0.1:1000..1063 -> 10.0.0.2:2000
 # (and with sym, the 64 reverse flows too)

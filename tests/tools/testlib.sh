@@ -44,3 +44,4 @@ reap_all() { for p in $pids; do wait "$p" 2>/dev/null; done; pids=""; }
 # the case passed: every process started with bg has ended and nothing is
 # left in the state directory
 pass() { reap_all; check_clean; echo "PASS [$CASE]"; exit 0; }
+. "$(dirname "$BOUNDED")/json_port.sh"
