@@ -2,7 +2,9 @@
 // NIOCGINFO (and a few other ioctl numbers) through a real
 // open("/dev/netmap") descriptor.  The nmreq pointer is the arena, NULL,
 // a guard page, half a structure, a read-only page or wild, as the input
-// chooses.  Same state bounds as fuzz_ctl_request.
+// chooses.  Same state bounds as fuzz_ctl_request: a NETMAP_BDG_NEWIF or
+// NETMAP_BDG_ATTACH command (nr_cmd) that succeeds, or fails only to copy
+// its reply out, is undone at once (BDG_DELIF / BDG_DETACH).
 #include <poll.h>
 #include <sys/ioctl.h>
 
@@ -27,6 +29,20 @@ void reopen() {
     g_fd = ::open("/dev/netmap", O_RDWR);
     FUZZ_CHECK(g_fd >= 0, "open(/dev/netmap): %s", std::strerror(errno));
     g_registered_for = -1;
+}
+
+// Undo a persistent change with a clean legacy command.  With `must`
+// false the change may not have happened (EFAULT at copy-in: nothing was
+// done; at copy-out: it was).
+void undo(uint16_t nr_cmd, const char* name, bool must) {
+    nmreq q{};
+    std::memcpy(q.nr_name, name, sizeof q.nr_name);
+    q.nr_name[sizeof q.nr_name - 1] = '\0';
+    q.nr_version = NETMAP_API;
+    q.nr_cmd = nr_cmd;
+    const int rc = ::ioctl(g_fd, NIOCREGIF, &q);
+    if (!must) return;
+    FUZZ_CHECK(rc == 0, "undo of nr_cmd %u on '%s' failed: %s", nr_cmd, q.nr_name, std::strerror(errno));
 }
 
 }  // namespace
@@ -78,6 +94,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         std::fprintf(stderr, "cmd %#lx '%.16s' -> %d (%s)\n", cmd, sent.nr_name, rc, std::strerror(err));
     FUZZ_CHECK(rc == 0 || rc == -1, "ioctl returned %d", rc);
     FUZZ_CHECK(rc == 0 || err != 0, "ioctl failed with errno 0");
+    if (cmd == NIOCREGIF && (rc == 0 || err == EFAULT)) {
+        if (sent.nr_cmd == NETMAP_BDG_NEWIF) undo(NETMAP_BDG_DELIF, sent.nr_name, rc == 0);
+        if (sent.nr_cmd == NETMAP_BDG_ATTACH) undo(NETMAP_BDG_DETACH, sent.nr_name, rc == 0);
+    }
     if (cmd == NIOCREGIF && (rc == 0 || err == EFAULT)) {
         if (rc == 0) g_registered_for = 0;
         if (rc == 0 && (pre.flags & kSyncAfter)) {

@@ -135,6 +135,12 @@ void legacy_seeds() {
     legacy("regif_sw_ring", 0, "null", NETMAP_API, [](nmreq& q) { q.nr_ringid = NETMAP_SW_RING; });
     legacy("regif_vale", 1, "vale0:l", NETMAP_API, [](nmreq& q) { q.nr_arg3 = 2; }, 0, fuzz::kSyncAfter);
     legacy("bdg_list", 0, "vale0:", NETMAP_API, [](nmreq& q) { q.nr_cmd = NETMAP_BDG_LIST; });
+    legacy("bdg_list_ginfo", 2, "", NETMAP_API, [](nmreq& q) { q.nr_cmd = NETMAP_BDG_LIST; });
+    legacy("bdg_newif", 0, "fz0", NETMAP_API, [](nmreq& q) { q.nr_cmd = NETMAP_BDG_NEWIF; q.nr_rx_rings = 2; });
+    legacy("bdg_attach_null", 0, "vale0:null", NETMAP_API, [](nmreq& q) { q.nr_cmd = NETMAP_BDG_ATTACH; });
+    legacy("bdg_vnet_hdr", 0, "vale0:l", NETMAP_API, [](nmreq& q) { q.nr_cmd = NETMAP_BDG_VNET_HDR; q.nr_arg1 = 12; });
+    legacy("bdg_polling_on", 0, "vale0:l", NETMAP_API,
+           [](nmreq& q) { q.nr_cmd = NETMAP_BDG_POLLING_ON; q.nr_flags = NR_REG_ONE_NIC; q.nr_arg1 = 1; });
     legacy("ginfo_readonly", 2, "null", NETMAP_API, nullptr, fuzz::kPtrReadOnly);
     legacy("regif_straddle", 0, "null", NETMAP_API, nullptr, fuzz::kPtrStraddle);
     legacy("config", 4, "null", NETMAP_API);

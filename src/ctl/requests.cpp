@@ -20,6 +20,7 @@
 #include "ctl/copyio.h"
 #include "ctl/portname.h"
 #include "ports/monitor.h"
+#include "ports/vale.h"
 
 namespace unetmap {
 
@@ -162,7 +163,6 @@ int do_register(Descriptor& d, std::string_view name_in, nmreq_register& r, Opti
     const uint64_t flags = r.nr_flags;
     if (flags & ~kKnownRegFlags) return EINVAL;
     if ((flags & NR_TX_RINGS_ONLY) && (flags & NR_RX_RINGS_ONLY)) return EINVAL;
-    if (flags & NR_ACCEPT_VNET_HDR) return EOPNOTSUPP;
     if (r.nr_tx_rings > kMaxRings || r.nr_rx_rings > kMaxRings) return EINVAL;
     if (int e = reject_unsupported(opts)) return e;
 
@@ -188,6 +188,9 @@ int do_register(Descriptor& d, std::string_view name_in, nmreq_register& r, Opti
         return e;
     };
     if (r.nr_mem_id && r.nr_mem_id != reg.hdr().regions[p.region].mem_id) return fail(EINVAL);
+    // Frames of a port with virtio-net headers carry them: only for
+    // applications that say they handle them (netmap: EIO).
+    if (!monitor && vale::port_hdr_len(reg, port) && !(flags & NR_ACCEPT_VNET_HDR)) return fail(EIO);
 
     RingSpan rr;
     if (int e = rings_for_mode(p, mode, ringid, flags, rr)) return fail(e);
@@ -426,13 +429,164 @@ int ctl_request(Descriptor& d, void* user_hdr) {
 // API 14 requests as netmap's own compatibility layer does.
 // ---------------------------------------------------------------------------
 
+namespace {
+
+const ExtraRequest* extra_for(uint16_t reqtype) {
+    for (const ExtraRequest& x : extra_requests())
+        if (x.reqtype == reqtype) return &x;
+    return nullptr;
+}
+
+// Run a request of extra_requests() on our own copy of its body.  `name`
+// comes from the legacy nr_name (already checked); a name it returns
+// (VALE_LIST) goes to `name_out`.
+int run_extra(Descriptor& d, uint16_t reqtype, std::string_view name, void* body, char* name_out) {
+    const ExtraRequest* x = extra_for(reqtype);
+    if (!x) return EOPNOTSUPP;
+    if (name.empty() && x->name_required) return EINVAL;
+    char out[NETMAP_REQ_IFNAMSIZ] = {};
+    if (int e = x->handle(d, name, body, out)) return e;
+    if (name_out) std::memcpy(name_out, out, sizeof out);
+    return 0;
+}
+
+// NIOCGINFO with nr_cmd = NETMAP_BDG_LIST.  With a name: that port's
+// switch and member indices in nr_arg1/nr_arg2.  Without: the first
+// member at or after (nr_arg1, nr_arg2), its indices in nr_arg1/nr_arg2
+// and its name in nr_name (cut to IFNAMSIZ - 1), so that a caller
+// enumerates by clearing nr_name and incrementing nr_arg2 after each
+// answer, until ENOENT.
+int legacy_list(Descriptor& d, nmreq& q, std::string_view name) {
+    nmreq_vale_list l{};
+    l.nr_bridge_idx = q.nr_arg1;
+    l.nr_port_idx = q.nr_arg2;
+    char out[NETMAP_REQ_IFNAMSIZ];
+    if (int e = run_extra(d, NETMAP_REQ_VALE_LIST, name, &l, out)) return e;
+    q.nr_arg1 = l.nr_bridge_idx;
+    q.nr_arg2 = static_cast<uint16_t>(l.nr_port_idx);
+    if (name.empty()) {
+        std::memset(q.nr_name, 0, sizeof q.nr_name);
+        std::memcpy(q.nr_name, out, strnlen(out, sizeof q.nr_name - 1));
+    }
+    return 0;
+}
+
+// NIOCREGIF with a non-zero nr_cmd: netmap's legacy commands, each
+// translated into the NIOCCTRL request that does the same, as netmap's
+// netmap_legacy.c does, with the results copied back the same way.
+int legacy_command(Descriptor& d, nmreq& q, std::string_view name) {
+    switch (q.nr_cmd) {
+        case NETMAP_BDG_ATTACH: {
+            nmreq_vale_attach a{};
+            a.reg.nr_mode = (q.nr_arg1 & NETMAP_BDG_HOST) ? NR_REG_NIC_SW : NR_REG_ALL_NIC;
+            a.reg.nr_tx_slots = q.nr_tx_slots;
+            a.reg.nr_rx_slots = q.nr_rx_slots;
+            a.reg.nr_tx_rings = q.nr_tx_rings;
+            a.reg.nr_rx_rings = q.nr_rx_rings;
+            a.reg.nr_mem_id = q.nr_arg2;
+            return run_extra(d, NETMAP_REQ_VALE_ATTACH, name, &a, nullptr);
+        }
+        case NETMAP_BDG_DETACH: {
+            nmreq_vale_detach x{};
+            return run_extra(d, NETMAP_REQ_VALE_DETACH, name, &x, nullptr);
+        }
+        case NETMAP_BDG_VNET_HDR:
+        case NETMAP_VNET_HDR_GET: {
+            nmreq_port_hdr h{};
+            h.nr_hdr_len = q.nr_arg1;
+            const bool set = q.nr_cmd == NETMAP_BDG_VNET_HDR;
+            if (int e = run_extra(d, set ? NETMAP_REQ_PORT_HDR_SET : NETMAP_REQ_PORT_HDR_GET, name, &h, nullptr))
+                return e;
+            q.nr_arg1 = static_cast<uint16_t>(h.nr_hdr_len);
+            return 0;
+        }
+        case NETMAP_BDG_NEWIF: {
+            nmreq_vale_newif n{};
+            n.nr_tx_slots = q.nr_tx_slots;
+            n.nr_rx_slots = q.nr_rx_slots;
+            n.nr_tx_rings = q.nr_tx_rings;
+            n.nr_rx_rings = q.nr_rx_rings;
+            n.nr_mem_id = q.nr_arg2;
+            if (int e = run_extra(d, NETMAP_REQ_VALE_NEWIF, name, &n, nullptr)) return e;
+            q.nr_tx_slots = n.nr_tx_slots;
+            q.nr_rx_slots = n.nr_rx_slots;
+            q.nr_tx_rings = n.nr_tx_rings;
+            q.nr_rx_rings = n.nr_rx_rings;
+            q.nr_arg2 = n.nr_mem_id;
+            return 0;
+        }
+        case NETMAP_BDG_DELIF:
+            return run_extra(d, NETMAP_REQ_VALE_DELIF, name, nullptr, nullptr);
+        case NETMAP_BDG_POLLING_ON:
+        case NETMAP_BDG_POLLING_OFF: {
+            nmreq_vale_polling p{};
+            const uint32_t mode = q.nr_flags & NR_REG_MASK;
+            p.nr_mode = mode == NR_REG_ONE_NIC   ? NETMAP_POLLING_MODE_MULTI_CPU
+                        : mode == NR_REG_ALL_NIC ? NETMAP_POLLING_MODE_SINGLE_CPU
+                                                 : 0;
+            p.nr_first_cpu_id = q.nr_ringid & NETMAP_RING_MASK;
+            p.nr_num_polling_cpus = q.nr_arg1;
+            const bool on = q.nr_cmd == NETMAP_BDG_POLLING_ON;
+            return run_extra(d, on ? NETMAP_REQ_VALE_POLLING_ENABLE : NETMAP_REQ_VALE_POLLING_DISABLE, name, &p,
+                             nullptr);
+        }
+        case NETMAP_POOLS_INFO_GET: {
+            // nr_arg1..nr_arg3 hold a pointer to a struct netmap_pools_info.
+            uint64_t where;
+            static_assert(offsetof(nmreq, nr_arg3) + sizeof(uint32_t) - offsetof(nmreq, nr_arg1) == sizeof where);
+            std::memcpy(&where, &q.nr_arg1, sizeof where);
+            nmreq_pools_info pi{};
+            OptionChain none;
+            char raw[NETMAP_REQ_IFNAMSIZ] = {};
+            std::memcpy(raw, name.data(), std::min(name.size(), sizeof raw - 1));
+            if (int e = do_pools_info(d, raw, pi, none)) return e;
+            netmap_pools_info out{};
+            out.memsize = pi.nr_memsize;
+            out.memid = pi.nr_mem_id;
+            out.if_pool_offset = static_cast<uint32_t>(pi.nr_if_pool_offset);
+            out.if_pool_objtotal = pi.nr_if_pool_objtotal;
+            out.if_pool_objsize = pi.nr_if_pool_objsize;
+            out.ring_pool_offset = static_cast<uint32_t>(pi.nr_ring_pool_offset);
+            out.ring_pool_objtotal = pi.nr_ring_pool_objtotal;
+            out.ring_pool_objsize = pi.nr_ring_pool_objsize;
+            out.buf_pool_offset = static_cast<uint32_t>(pi.nr_buf_pool_offset);
+            out.buf_pool_objtotal = pi.nr_buf_pool_objtotal;
+            out.buf_pool_objsize = pi.nr_buf_pool_objsize;
+            return copy_out(where, &out, sizeof out);
+        }
+        case NETMAP_PT_HOST_CREATE:
+        case NETMAP_PT_HOST_DELETE:
+            return EOPNOTSUPP;  // ptnetmap: a hypervisor's kernel threads, nothing to emulate
+        default:
+            // NETMAP_BDG_REGOPS installs kernel callbacks (a kernel module's
+            // call, never a user's); it and unknown commands are invalid
+            // requests, as in netmap (EINVAL).
+            return EINVAL;
+    }
+}
+
+}  // namespace
+
 int ctl_legacy(Descriptor& d, unsigned long cmd, void* user_req) {
     nmreq q;
     if (int e = copy_in(&q, reinterpret_cast<uint64_t>(user_req), sizeof q)) return e;
     if (q.nr_version < 11 || q.nr_version > NETMAP_MAX_API) return EINVAL;
     std::string_view name;
+    if (cmd == NIOCGINFO && q.nr_cmd == NETMAP_BDG_LIST) {
+        // Enumeration takes no name; a name must be a proper one.
+        if (q.nr_name[0] != '\0')
+            if (int e = check_port_name(q.nr_name, sizeof q.nr_name, name)) return e;
+        if (int e = legacy_list(d, q, name)) return e;
+        return copy_out(reinterpret_cast<uint64_t>(user_req), &q, sizeof q);
+    }
+    if (cmd == NIOCREGIF && q.nr_cmd != 0) {
+        // POOLS_INFO_GET may name no port: the descriptor's own region.
+        if (!(q.nr_cmd == NETMAP_POOLS_INFO_GET && q.nr_name[0] == '\0'))
+            if (int e = check_port_name(q.nr_name, sizeof q.nr_name, name)) return e;
+        if (int e = legacy_command(d, q, name)) return e;
+        return copy_out(reinterpret_cast<uint64_t>(user_req), &q, sizeof q);
+    }
     if (int e = check_port_name(q.nr_name, sizeof q.nr_name, name)) return e;
-    if (q.nr_cmd != 0) return EOPNOTSUPP;  // NETMAP_BDG_* commands: VALE control not yet
     OptionChain none;
     if (cmd == NIOCGINFO) {
         nmreq_port_info_get info{};

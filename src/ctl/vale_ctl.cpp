@@ -1,7 +1,9 @@
 // VALE control requests (NIOCCTRL): NETMAP_REQ_VALE_NEWIF, _DELIF,
-// _ATTACH, _DETACH and _LIST, as netmap implements them (netmap_vale.c,
-// netmap_bdg.c), over the switch state of src/ports/vale.{h,cpp}; and the
-// unetmap_port_stats() entry points of <unetmap/stats.h>.
+// _ATTACH, _DETACH, _LIST, _POLLING_ENABLE/_DISABLE and
+// NETMAP_REQ_PORT_HDR_SET/_GET, as netmap implements them (netmap.c,
+// netmap_vale.c, netmap_bdg.c), over the switch state of
+// src/ports/vale.{h,cpp}; and the unetmap_port_stats() entry points of
+// <unetmap/stats.h>.
 //
 // Every handler runs after requests.cpp validated the header and name and
 // copied the body in; each takes the control lock for its whole duration,
@@ -9,7 +11,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <sched.h>
 #include <string_view>
+#include <unistd.h>
 
 #include <net/netmap.h>
 #include <unetmap/stats.h>
@@ -149,12 +153,105 @@ int handle_list(Descriptor&, std::string_view name, void* body, char* name_out) 
     return list(name, *static_cast<nmreq_vale_list*>(body), name_out);
 }
 
+// NETMAP_REQ_PORT_HDR_SET "NAME": the virtio-net header length of a VALE
+// port, 0, 10 or 12 (else EINVAL), as netmap allows it on VALE ports only:
+// ENXIO for any other name or a VALE port that does not exist (the request
+// never creates one).  The interface members of attached NICs are served
+// by an agent that knows nothing of headers: EOPNOTSUPP.
+int handle_hdr_set(Descriptor&, std::string_view name, void* body, char*) {
+    auto& r = *static_cast<nmreq_port_hdr*>(body);
+    if (r.nr_hdr_len != 0 && r.nr_hdr_len != 10 && r.nr_hdr_len != 12) return EINVAL;
+    Registry& reg = Registry::get();
+    CtlGuard g(reg);
+    if (g.error()) return g.error();
+    reg.gc();
+    const uint32_t port = find_vale_port(reg, name);
+    if (port == kNone) return ENXIO;
+    VPort& v = *vport_of(reg, port);
+    if (v.flags & (VPort::kNic | VPort::kNicHost)) return EOPNOTSUPP;
+    v.hdr_len.store(r.nr_hdr_len, std::memory_order_relaxed);
+    return 0;
+}
+
+// NETMAP_REQ_PORT_HDR_GET "NAME": 0 for an existing port of any other
+// type, ENXIO if there is no such port.
+int handle_hdr_get(Descriptor&, std::string_view name, void* body, char*) {
+    auto& r = *static_cast<nmreq_port_hdr*>(body);
+    Registry& reg = Registry::get();
+    CtlGuard g(reg);
+    if (g.error()) return g.error();
+    reg.gc();
+    uint32_t port = find_vale_port(reg, name);
+    if (port == kNone) port = reg.find_port(name);
+    if (port == kNone) return ENXIO;
+    r.nr_hdr_len = port_hdr_len(reg, port);
+    return 0;
+}
+
+// NETMAP_REQ_VALE_POLLING_ENABLE/_DISABLE "valeS:IF".  netmap starts
+// kernel threads that poll the interface's rings in place of interrupts;
+// our agent process forwards by polling already, so enabling pins it to
+// the CPUs asked for (SINGLE_CPU: nr_first_cpu_id; MULTI_CPU: one CPU per
+// ring from nr_first_cpu_id on) and disabling lets it run anywhere again.
+// Errors as netmap's: EINVAL for a name that is not a VALE port or a bad
+// configuration (no CPU, all CPUs, rings out of range), ENXIO for a VALE
+// port that does not exist, EOPNOTSUPP for a VALE port that is not an
+// interface, EFAULT when polling is already on (enable) or off (disable).
+int polling(std::string_view name, const nmreq_vale_polling& r, bool enable) {
+    if (!name.starts_with(NM_BDG_NAME)) return EINVAL;
+    Registry& reg = Registry::get();
+    CtlGuard g(reg);
+    if (g.error()) return g.error();
+    reg.gc();
+    const uint32_t port = find_vale_port(reg, name);
+    if (port == kNone) return ENXIO;
+    VPort& v = *vport_of(reg, port);
+    if (!(v.flags & VPort::kNic)) return EOPNOTSUPP;
+    if (enable == (v.nic.polling != 0)) return EFAULT;
+    const long ncpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (enable) {
+        const uint32_t first = r.nr_first_cpu_id, n = r.nr_num_polling_cpus;
+        if (n == 0 || n >= static_cast<uint64_t>(ncpus)) return EINVAL;
+        if (r.nr_mode == NETMAP_POLLING_MODE_MULTI_CPU) {
+            if (static_cast<uint64_t>(first) + n > reg.port(port).nrings[kRx]) return EINVAL;
+        } else if (r.nr_mode == NETMAP_POLLING_MODE_SINGLE_CPU) {
+            if (n != 1) return EINVAL;
+        } else {
+            return EINVAL;
+        }
+        if (static_cast<uint64_t>(first) + n > static_cast<uint64_t>(ncpus) || first >= 0xffff) return EINVAL;
+        for (uint32_t c = first; c < first + n; c++) CPU_SET(c, &set);
+    } else {
+        for (long c = 0; c < ncpus && c < CPU_SETSIZE; c++) CPU_SET(c, &set);
+    }
+    // The agent is our own child process: same user, so allowed.  One
+    // that is gone (or not started yet) has nothing to pin.
+    if (const int32_t pid = agent_pid(reg, port); pid > 0) ::sched_setaffinity(pid, sizeof set, &set);
+    v.nic.polling = enable ? static_cast<uint16_t>(r.nr_first_cpu_id + 1) : 0;
+    v.nic.polling_cpus = enable ? static_cast<uint16_t>(r.nr_num_polling_cpus) : 0;
+    return 0;
+}
+
+int handle_polling_on(Descriptor&, std::string_view name, void* body, char*) {
+    return polling(name, *static_cast<nmreq_vale_polling*>(body), true);
+}
+
+int handle_polling_off(Descriptor&, std::string_view name, void* body, char*) {
+    return polling(name, *static_cast<nmreq_vale_polling*>(body), false);
+}
+
 constexpr ExtraRequest kRequests[] = {
     {NETMAP_REQ_VALE_ATTACH, sizeof(nmreq_vale_attach), true, handle_attach},
     {NETMAP_REQ_VALE_DETACH, sizeof(nmreq_vale_detach), true, handle_detach},
     {NETMAP_REQ_VALE_LIST, sizeof(nmreq_vale_list), false, handle_list},
     {NETMAP_REQ_VALE_NEWIF, sizeof(nmreq_vale_newif), true, handle_newif},
     {NETMAP_REQ_VALE_DELIF, 0, true, handle_delif},
+    {NETMAP_REQ_PORT_HDR_SET, sizeof(nmreq_port_hdr), true, handle_hdr_set},
+    {NETMAP_REQ_PORT_HDR_GET, sizeof(nmreq_port_hdr), true, handle_hdr_get},
+    {NETMAP_REQ_VALE_POLLING_ENABLE, sizeof(nmreq_vale_polling), true, handle_polling_on},
+    {NETMAP_REQ_VALE_POLLING_DISABLE, sizeof(nmreq_vale_polling), true, handle_polling_off},
 };
 
 // ---- statistics --------------------------------------------------------------

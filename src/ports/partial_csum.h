@@ -37,6 +37,23 @@ inline uint16_t fold(uint32_t sum) {
 
 }  // namespace csum_detail
 
+/// Complete a checksum as a device does for a virtio-net header's
+/// VIRTIO_NET_HDR_F_NEEDS_CSUM: the 16-bit field at `start + offset` holds
+/// the pseudo-header sum, and the ones' complement of the sum of
+/// [start, len) goes there.  Returns false, changing nothing, if the field
+/// lies outside the frame.  A UDP result of 0 (field at offset 6) is sent
+/// as 0xffff, since 0 means "no checksum".
+inline bool complete_checksum_at(uint8_t* frame, size_t len, size_t start, size_t offset) {
+    using namespace csum_detail;
+    if (start > len || offset > len - start || len - start - offset < 2) return false;
+    uint8_t* check = frame + start + offset;
+    uint16_t c = static_cast<uint16_t>(~fold(add(frame + start, len - start, 0)));
+    if (offset == 6 && c == 0) c = 0xffff;
+    check[0] = static_cast<uint8_t>(c >> 8);
+    check[1] = static_cast<uint8_t>(c);
+    return true;
+}
+
 /// If `frame` (Ethernet, up to two VLAN tags, IPv4 or IPv6 without
 /// extension headers, TCP or UDP, not a fragment) carries a partial
 /// checksum, complete it in place.  Returns true if it did.

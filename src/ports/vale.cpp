@@ -67,6 +67,8 @@
 // attach at all is decided by the permissions of the state directory
 // ($UNETMAP_DIR) and its files, as for every other unetmap port.
 #include "ports/copy_fed_rx.h"
+#include "ports/gso_split.h"
+#include "ports/partial_csum.h"
 #include "ports/vale.h"
 
 #include <algorithm>
@@ -76,6 +78,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <vector>
 #include <net/if.h>
 #include <unetmap/stats.h>
 #include <string>
@@ -206,6 +209,7 @@ int make_port(Registry& reg, std::string_view name, const PortShape& ps, uint32_
     v.flags = 0;
     v.where.store(0, std::memory_order_relaxed);
     v.tx_skip.store(0, std::memory_order_relaxed);
+    v.hdr_len.store(0, std::memory_order_relaxed);
     v.gen = reg.port(out).gen;
     return 0;
 }
@@ -451,6 +455,35 @@ inline netmap_slot read_slot(const netmap_slot& s) {
     return v;
 }
 
+// The virtio-net header (struct virtio_net_hdr, little-endian as on the
+// hosts we run on); a 12-byte header adds num_buffers, which we zero.
+struct VnetHdr {
+    uint8_t flags;
+    uint8_t gso_type;
+    uint16_t hdr_len;
+    uint16_t gso_size;
+    uint16_t csum_start;
+    uint16_t csum_offset;
+};
+static_assert(sizeof(VnetHdr) == 10);
+constexpr uint8_t kVnetNeedsCsum = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM
+constexpr uint8_t kGsoNone = 0, kGsoTcp4 = 1, kGsoUdp = 3, kGsoTcp6 = 4, kGsoUdpL4 = 5, kGsoEcn = 0x80;
+constexpr uint32_t kMaxVnetHdr = 12;
+constexpr uint32_t kHeadroom = 16;  // >= kMaxVnetHdr  // room to prepend a destination header in place
+
+// Scratch of the header-conversion path: the packet made linear, one GSO
+// segment, and the destination buffers of the slots being filled.
+struct ConvScratch {
+    std::vector<uint8_t> lin;
+    std::vector<uint8_t> seg;
+    uint32_t dbuf[kMaxSlots];
+};
+
+ConvScratch& conv_scratch() {
+    thread_local std::unique_ptr<ConvScratch> s = std::make_unique<ConvScratch>();
+    return *s;
+}
+
 // One sender ring's forwarding state for the duration of a txsync.
 struct Forwarder {
     Registry& reg;
@@ -459,6 +492,7 @@ struct Forwarder {
     uint32_t ring_id;  // the sender's TX ring
     Region& src;
     Scratch& sc;
+    uint32_t src_hl;   // the sender's virtio-net header length
     uint64_t ingress_drops = 0;
 
     uint32_t lookup(const Pkt& p);
@@ -467,22 +501,31 @@ struct Forwarder {
     void deliver_ring(const Member& mb, uint64_t ident, PortEntry& dp, uint32_t r, uint32_t l1,
                       uint32_t l2);
     bool copy_frag(const Frag& f, std::byte* dst, uint32_t len);
+    uint32_t deliver_converted(const Pkt& p, Region& dr, netmap_ring* ring, uint32_t n, uint32_t dst_hl,
+                               uint32_t& j, uint32_t space, uint64_t& bytes);
 };
 
-// netmap_bdg_learning: learn the source, pick the destination.
+// netmap_bdg_learning: learn the source, pick the destination.  The
+// Ethernet header follows the sender's virtio-net header, in the first
+// fragment or, when that is the header alone, in the second.
 uint32_t Forwarder::lookup(const Pkt& p) {
-    const Frag& f = sc.frag[p.first];
-    if (f.len < kEtherHdr) return kNoPort;
+    const Frag* f = &sc.frag[p.first];
+    uint32_t off = src_hl;
+    if (off && f->len == off && p.nfrags > 1) {
+        f++;
+        off = 0;
+    }
+    if (f->len < off + kEtherHdr) return kNoPort;
     unsigned char hdr[12];
     const unsigned char* b;
-    if (f.flags & NS_INDIRECT) {
-        if (copy_in(hdr, f.ptr, sizeof hdr)) return kNoPort;
+    if (f->flags & NS_INDIRECT) {
+        if (copy_in(hdr, f->ptr + off, sizeof hdr)) return kNoPort;
         b = hdr;
     } else {
-        b = reinterpret_cast<const unsigned char*>(src.buf(f.buf));
+        b = reinterpret_cast<const unsigned char*>(src.buf(f->buf)) + off;
     }
     const uint64_t dmac = load_mac(b), smac = load_mac(b + 6);
-    if (!(f.flags & NS_NO_LEARN) && !(b[6] & 1)) {
+    if (!(f->flags & NS_NO_LEARN) && !(b[6] & 1)) {
         const uint64_t want = kMacValid | (static_cast<uint64_t>(me) << 48) | smac;
         auto& e = sw->ht[mac_hash(smac)];
         if (e.load(std::memory_order_relaxed) != want) e.store(want, std::memory_order_relaxed);
@@ -601,6 +644,11 @@ void Forwarder::deliver_ring(const Member& mb, uint64_t ident, PortEntry& dp, ui
         const uint32_t dsize = dr->buf_size();
         uint32_t space = (hwcur + n - j - 1) % n;
         uint64_t pk = 0, by = 0, drops = 0;
+        // Virtio-net headers of different lengths on the two sides (the
+        // common case, equal lengths, is a plain copy): one compare here.
+        const uint32_t dst_hl = std::min(
+            area(reg).vports[static_cast<uint32_t>(ident)].hdr_len.load(std::memory_order_relaxed), kMaxVnetHdr);
+        const bool convert = dst_hl != src_hl;
         while (l1 != kNil || l2 != kNil) {
             uint32_t i;
             if (l2 == kNil || (l1 != kNil && l1 < l2)) {
@@ -611,6 +659,16 @@ void Forwarder::deliver_ring(const Member& mb, uint64_t ident, PortEntry& dp, ui
                 l2 = sc.pkt[i].next;
             }
             const Pkt& p = sc.pkt[i];
+            if (convert) {
+                const uint32_t used = deliver_converted(p, *dr, ring, n, dst_hl, j, space, by);
+                if (used) {
+                    space -= used;
+                    pk++;
+                } else {
+                    drops++;
+                }
+                continue;
+            }
             if (p.nfrags > space) {  // full: drop, never wait
                 drops++;
                 continue;
@@ -660,6 +718,96 @@ void Forwarder::deliver_ring(const Member& mb, uint64_t ident, PortEntry& dp, ui
     }
 }
 
+// netmap's bdg_mismatch_datapath: deliver packet p to a destination whose
+// virtio-net header length (dst_hl) differs from the sender's.  The
+// destination's header is built from the sender's (its first 10 bytes,
+// num_buffers zeroed) or zeroed when the sender has none; a sender's header
+// is stripped when the destination has none, and then the offloads it asks
+// for are done here, as a device would: a GSO frame is cut into segments of
+// gso_size payload bytes (at most what a destination buffer holds), each
+// a frame of its own with complete checksums (gso_split.h), or a
+// NEEDS_CSUM checksum is completed.  netmap cuts to the destination's
+// maximum frame size instead of gso_size, and like netmap, UDP GSO (UFO)
+// is cut into datagrams, not IP fragments.  A frame that does not fit one
+// buffer becomes an NS_MOREFRAG chain.  Called under the destination
+// ring's lease with `space` free slots from j; returns the slots used (j
+// advanced past them, bytes added), 0 if the packet was dropped (nothing
+// written).
+uint32_t Forwarder::deliver_converted(const Pkt& p, Region& dr, netmap_ring* ring, uint32_t n, uint32_t dst_hl,
+                                      uint32_t& j, uint32_t space, uint64_t& bytes) {
+    ConvScratch& cs = conv_scratch();
+    const uint32_t dsize = dr.buf_size();
+    if (cs.lin.size() < kHeadroom + p.bytes) cs.lin.resize(kHeadroom + p.bytes);
+    uint8_t* const lin = cs.lin.data() + kHeadroom;
+    size_t total = 0;
+    for (uint32_t f = 0; f < p.nfrags; f++) {
+        const Frag& fr = sc.frag[p.first + f];
+        if (!copy_frag(fr, reinterpret_cast<std::byte*>(lin + total), fr.len)) return 0;
+        total += fr.len;
+    }
+    if (total < src_hl) return 0;
+    VnetHdr vh{};
+    if (src_hl) std::memcpy(&vh, lin, sizeof vh);
+    uint8_t* frame = lin + src_hl;
+    const size_t flen = total - src_hl;
+    // The destination slots, read once and checked before anything is written.
+    auto take_slots = [&](uint32_t want) {
+        if (want == 0 || want > space || want > kMaxSlots) return false;
+        for (uint32_t k = 0, jj = j; k < want; k++, jj = ring_next(jj, n)) {
+            cs.dbuf[k] = __atomic_load_n(&ring->slot[jj].buf_idx, __ATOMIC_RELAXED);
+            if (!dr.valid_buf(cs.dbuf[k])) return false;
+        }
+        return true;
+    };
+    const bool offload = src_hl && !dst_hl;
+    const uint8_t gso = static_cast<uint8_t>(vh.gso_type & ~kGsoEcn);
+    if (offload && gso != kGsoNone) {
+        nic::GsoLayout l;
+        if (!nic::gso_layout(frame, flen, l) || l.hdr >= dsize) return 0;
+        const bool want_tcp = gso == kGsoTcp4 || gso == kGsoTcp6;
+        if (want_tcp != l.tcp || (!want_tcp && gso != kGsoUdp && gso != kGsoUdpL4)) return 0;
+        const uint32_t room = dsize - static_cast<uint32_t>(l.hdr);
+        const uint32_t mss = vh.gso_size ? std::min<uint32_t>(vh.gso_size, room) : room;
+        const uint32_t count = nic::gso_count(frame, flen, mss);
+        if (!take_slots(count)) return 0;
+        if (cs.seg.size() < dsize) cs.seg.resize(dsize);
+        uint32_t k = 0;
+        nic::gso_split(frame, flen, mss, cs.seg.data(), [&](const uint8_t* d, size_t len) {
+            std::memcpy(dr.buf(cs.dbuf[k]), d, len);
+            netmap_slot& ds = ring->slot[j];
+            ds.len = static_cast<uint16_t>(len);
+            ds.flags = static_cast<uint16_t>(1u << NS_PORT_SHIFT);
+            bytes += len;
+            j = ring_next(j, n);
+            k++;
+        });
+        return count;
+    }
+    if (offload && (vh.flags & kVnetNeedsCsum))
+        nic::complete_checksum_at(frame, flen, vh.csum_start, vh.csum_offset);  // out of range: as is
+    // The destination's header goes just before the frame (kHeadroom
+    // leaves room for it when the sender's header is shorter).
+    uint8_t* out = frame - dst_hl;
+    if (dst_hl) {
+        std::memset(out, 0, dst_hl);
+        if (src_hl) std::memcpy(out, &vh, sizeof vh);
+    }
+    const size_t out_len = dst_hl + flen;
+    const uint32_t nslots = out_len == 0 ? 1 : static_cast<uint32_t>((out_len + dsize - 1) / dsize);
+    if (nslots > kMaxFrags || !take_slots(nslots)) return 0;
+    for (uint32_t k = 0; k < nslots; k++) {
+        const size_t at = static_cast<size_t>(k) * dsize;
+        const uint32_t len = static_cast<uint32_t>(std::min<size_t>(dsize, out_len - at));
+        std::memcpy(dr.buf(cs.dbuf[k]), out + at, len);
+        netmap_slot& ds = ring->slot[j];
+        ds.len = static_cast<uint16_t>(len);
+        ds.flags = static_cast<uint16_t>((nslots << NS_PORT_SHIFT) | (k + 1 < nslots ? NS_MOREFRAG : 0));
+        j = ring_next(j, n);
+    }
+    bytes += out_len;
+    return nslots;
+}
+
 int vale_txsync(SyncContext& cx, KRing& k) {
     Registry& reg = cx.reg;
     Area& a = area(reg);
@@ -676,7 +824,9 @@ int vale_txsync(SyncContext& cx, KRing& k) {
         }
     }
     Scratch& sc = scratch();
-    Forwarder fw{reg, sw, me, k.ring_id, cx.region, sc};
+    const uint32_t src_hl =
+        vp.gen == cx.port.gen ? std::min(vp.hdr_len.load(std::memory_order_relaxed), kMaxVnetHdr) : 0;
+    Forwarder fw{reg, sw, me, k.ring_id, cx.region, sc, src_hl};
     auto* ring = cx.region.at<netmap_ring>(k.ring_ofs);
     const uint32_t bsize = cx.region.buf_size();
     const uint32_t skip_bit = 1u << k.ring_id;
@@ -768,6 +918,24 @@ VPort* vport_of(Registry& reg, uint32_t port) {
     PortEntry& p = reg.port(port);
     VPort& v = area(reg).vports[port];
     return p.in_use && v.gen != 0 && v.gen == p.gen ? &v : nullptr;
+}
+
+uint32_t find_vale_port(Registry& reg, std::string_view name) {
+    const uint32_t port = reg.find_port(name);
+    if (port != kNone) return vport_of(reg, port) ? port : kNone;
+    std::string_view sw_name, port_name;
+    if (split_name(name, sw_name, port_name)) return kNone;
+    sweep(reg);
+    const uint32_t sw = find_switch(reg, sw_name);
+    const uint32_t m = find_member(reg, sw, name);
+    if (m == kNone || area(reg).sw[sw].members[m].kind != kMemberVale) return kNone;
+    const uint32_t p = static_cast<uint32_t>(area(reg).sw[sw].members[m].ident.load(std::memory_order_relaxed));
+    return vport_of(reg, p) ? p : kNone;
+}
+
+uint32_t port_hdr_len(Registry& reg, uint32_t port) {
+    const VPort* v = vport_of(reg, port);
+    return v ? v->hdr_len.load(std::memory_order_relaxed) : 0;
 }
 
 uint32_t find_switch(Registry& reg, std::string_view sw_name) {

@@ -88,7 +88,10 @@ struct NicAgent {
     static constexpr uint32_t kRunning = 2;   // `proc` is the agent
     uint32_t host_port;  // the member of the host rings (valectl -h), or kNone
     uint32_t host_gen;   // its port generation
-    uint32_t pad;
+    // NETMAP_REQ_VALE_POLLING_ENABLE: 0 = off, else 1 + the first CPU the
+    // agent is pinned to (ncpus in polling_cpus).
+    uint16_t polling;
+    uint16_t polling_cpus;
     ProcRef proc;
     char ifname[kIfNameMax];
 };
@@ -110,7 +113,12 @@ struct VPort {
     // being dropped: their next slots are discarded up to the chain's end.
     // Bit i is written only by the thread syncing TX ring i.
     std::atomic<uint32_t> tx_skip;
-    uint32_t pad;
+    // Virtio-net header length (NETMAP_REQ_PORT_HDR_SET): 0, 10 or 12.
+    // Every frame on the port's rings starts with that many header bytes;
+    // forwarding adds, strips or converts them (vale.cpp).  Written under
+    // the control lock, read by senders (relaxed: a sync that raced the
+    // change converts with the old or the new value, whole frames either way).
+    std::atomic<uint32_t> hdr_len;
     NicAgent nic;  // kNic only
 };
 
@@ -143,6 +151,11 @@ int split_name(std::string_view name, std::string_view& sw, std::string_view& po
 /// Create a region of its own (fresh mem_id >= 2, one reference) sized for
 /// a port of this shape, as every VALE port gets; monitors use it too.
 int private_region(Registry& reg, const uint32_t nrings[2], const uint32_t nslots[2], uint32_t& slot);
+/// The VALE port called `name`: by its own name (an ephemeral "valeS:P", a
+/// persistent "v0") or as an attached member ("valeS:v0").  kNone if none.
+uint32_t find_vale_port(Registry& reg, std::string_view name);
+/// Virtio-net header length of `port` (0 for anything but a VALE port).
+uint32_t port_hdr_len(Registry& reg, uint32_t port);
 /// Is `name` acceptable for a persistent port (NETMAP_REQ_VALE_NEWIF)?
 bool persistent_name_ok(std::string_view name);
 
@@ -190,7 +203,8 @@ void for_each_nic_member(Registry& reg, F f) {
 /// rings, of port p into out: what every port listing reports.
 void fill_shape_and_counters(Registry& reg, const PortEntry& p, struct ::unetmap_port_stats& out);
 
-/// The VALE control requests (NEWIF, DELIF, ATTACH, DETACH, LIST), for
+/// The VALE control requests (NEWIF, DELIF, ATTACH, DETACH, LIST,
+/// POLLING_ENABLE/DISABLE, PORT_HDR_SET/GET), for
 /// extra_requests() in port_types.cpp.
 std::span<const ExtraRequest> requests();
 
