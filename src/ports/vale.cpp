@@ -469,7 +469,7 @@ static_assert(sizeof(VnetHdr) == 10);
 constexpr uint8_t kVnetNeedsCsum = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM
 constexpr uint8_t kGsoNone = 0, kGsoTcp4 = 1, kGsoUdp = 3, kGsoTcp6 = 4, kGsoUdpL4 = 5, kGsoEcn = 0x80;
 constexpr uint32_t kMaxVnetHdr = 12;
-constexpr uint32_t kHeadroom = 16;  // >= kMaxVnetHdr  // room to prepend a destination header in place
+constexpr uint32_t kHeadroom = 16;  // >= kMaxVnetHdr: room to prepend a destination header in place
 
 // Scratch of the header-conversion path: the packet made linear, one GSO
 // segment, and the destination buffers of the slots being filled.
