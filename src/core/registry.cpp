@@ -54,15 +54,17 @@ Registry& Registry::get() {
 }
 
 CtlGuard::CtlGuard(Registry& r) : r_(r), err_(r.lock()) {}
+CtlGuard::CtlGuard(Registry& r, Existing) : r_(r), err_(r.lock(false)) {}
 CtlGuard::~CtlGuard() {
     if (!err_) r_.unlock();
 }
 
-int Registry::attach() {
+int Registry::attach(bool create) {
     const std::string path = state_path("ctl");
     for (int attempt = 0; attempt < 2000; attempt++) {
         Mapping m;
         int e = shm_open_existing(path, m);
+        if (e == ENOENT && !create) return ENOENT;
         if (e == ENOENT) {
             // Build the file complete under a private name, then link it
             // into place: `ctl` is never seen half-initialised, even if
@@ -114,11 +116,11 @@ int Registry::attach() {
     return EAGAIN;
 }
 
-int Registry::lock() {
+int Registry::lock(bool create) {
     local_.lock();
     for (int attempt = 0; attempt < 100; attempt++) {
         if (!hdr_) {
-            if (int e = attach()) {
+            if (int e = attach(create)) {
                 local_.unlock();
                 return e;
             }
