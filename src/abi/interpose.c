@@ -33,10 +33,25 @@ int __open_2(const char *path, int flags);
 int __open64_2(const char *path, int flags);
 int __poll_chk(struct pollfd *fds, nfds_t n, int timeout_ms, size_t fdslen);
 
-/* Resolve the next definition of `name` (libc's) once. */
+/* The next definition (libc's) of each symbol we define, resolved when the
+ * library is loaded: dlsym may allocate and free, which must not first
+ * happen inside a caller that cannot take it (a sanitizer's runtime opening
+ * /proc/self/exe to symbolize a report hangs in its own allocator).  REAL()
+ * still resolves lazily for calls made before our constructor ran (other
+ * libraries' constructors). */
+#define UNETMAP_REAL_SYMBOLS(X)                                              \
+    X(open) X(open64) X(openat) X(openat64) X(__open_2) X(__open64_2)        \
+    X(ioctl) X(mmap) X(close) X(dup) X(dup2) X(dup3) X(fcntl)                \
+    X(poll) X(ppoll) X(select) X(pselect)                                    \
+    X(epoll_ctl) X(epoll_wait) X(epoll_pwait)
+#define UNETMAP_DECLARE_REAL(name) static __typeof__(&name) real_##name;
+UNETMAP_REAL_SYMBOLS(UNETMAP_DECLARE_REAL)
 #define REAL(name)                                                           \
-    static __typeof__(&name) real_##name;                                    \
     if (!real_##name) real_##name = (__typeof__(&name))dlsym(RTLD_NEXT, #name)
+#define UNETMAP_RESOLVE_REAL(name) REAL(name);
+__attribute__((constructor)) static void resolve_real_symbols(void) {
+    UNETMAP_REAL_SYMBOLS(UNETMAP_RESOLVE_REAL)
+}
 
 static mode_t mode_arg(int flags, va_list ap) {
     return (flags & (O_CREAT | O_TMPFILE)) ? (mode_t)va_arg(ap, int) : 0;

@@ -242,13 +242,16 @@ void Descriptor::on_close() {
     if (!registered()) return;
     local_.reset();  // our sockets (NIC ports) go before the binding may be released
     Registry& reg = Registry::get();
-    CtlGuard g(reg);
-    if (g.error()) return;
-    // Our binding lives on if still held through a dup, a fork or a
-    // descriptor passed to another process.  Collect every binding nobody
-    // holds any more, ours included: a process that received one of our
-    // descriptors may have exited since.
-    reg.gc();
+    {
+        // No control file: an earlier closer collected our binding along
+        // with everything else and removed the file; nothing to do.
+        CtlGuard g(reg, CtlGuard::kExisting);
+        // Our binding lives on if still held through a dup, a fork or a
+        // descriptor passed to another process.  Collect every binding
+        // nobody holds any more, ours included: a process that received
+        // one of our descriptors may have exited since.
+        if (!g.error()) reg.gc();
+    }
     binding_ = kNone;
     port_ = nullptr;
     region_.reset();

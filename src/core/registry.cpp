@@ -18,6 +18,7 @@
 
 #include <net/netmap.h>
 
+#include "core/diag.h"
 #include "core/port_type.h"
 #include "core/syscalls.h"
 #include "ports/monitor.h"
@@ -53,15 +54,17 @@ Registry& Registry::get() {
 }
 
 CtlGuard::CtlGuard(Registry& r) : r_(r), err_(r.lock()) {}
+CtlGuard::CtlGuard(Registry& r, Existing) : r_(r), err_(r.lock(false)) {}
 CtlGuard::~CtlGuard() {
     if (!err_) r_.unlock();
 }
 
-int Registry::attach() {
+int Registry::attach(bool create) {
     const std::string path = state_path("ctl");
     for (int attempt = 0; attempt < 2000; attempt++) {
         Mapping m;
         int e = shm_open_existing(path, m);
+        if (e == ENOENT && !create) return ENOENT;
         if (e == ENOENT) {
             // Build the file complete under a private name, then link it
             // into place: `ctl` is never seen half-initialised, even if
@@ -113,11 +116,11 @@ int Registry::attach() {
     return EAGAIN;
 }
 
-int Registry::lock() {
+int Registry::lock(bool create) {
     local_.lock();
     for (int attempt = 0; attempt < 100; attempt++) {
         if (!hdr_) {
-            if (int e = attach()) {
+            if (int e = attach(create)) {
                 local_.unlock();
                 return e;
             }
@@ -320,7 +323,8 @@ int Registry::get_region(uint32_t mem_id, uint32_t& slot) {
         }
         if (!e.in_use && free_slot == kNone) free_slot = i;
     }
-    if (free_slot == kNone) return ENOMEM;
+    if (free_slot == kNone)
+        return UNETMAP_REFUSE(ENOMEM, "memory region %u: no free region entry (all %u in use)", mem_id, kMaxRegions);
     RegionEntry& e = hdr_->regions[free_slot];
     e.mem_id = mem_id;
     e.gen = next_gen();
@@ -362,7 +366,9 @@ int Registry::new_port(std::string_view name, PortKind kind, uint32_t region_slo
     uint32_t slot = kNone;
     for (uint32_t i = 0; i < kMaxPorts && slot == kNone; i++)
         if (!hdr_->ports[i].in_use) slot = i;
-    if (slot == kNone) return ENOMEM;
+    if (slot == kNone)
+        return UNETMAP_REFUSE(ENOMEM, "port '%.*s': no free port entry (all %u in use)", static_cast<int>(name.size()),
+                              name.data(), kMaxPorts);
     auto region = this->region(region_slot);
     if (!region) return ENOMEM;
 
@@ -392,6 +398,17 @@ int Registry::new_port(std::string_view name, PortKind kind, uint32_t region_slo
         region->free(Pool::Ring, ring_objs);
         region->free(Pool::Buf, bufs);
     };
+    // What the port takes from each pool, for the message when one is short.
+    const auto short_of = [&](const char* pool, Pool which, uint32_t need) {
+        return UNETMAP_REFUSE(ENOMEM, "port '%.*s': %s pool of memory region %u exhausted (%u free of %u, the port needs %u)",
+                              static_cast<int>(name.size()), name.data(), pool, region->mem_id(),
+                              region->free_count(which), region->meta().pool[static_cast<int>(which)].objtotal, need);
+    };
+    uint32_t need_rings = 0, need_bufs = 0;
+    for (uint32_t d = 0; d < 2; d++) {
+        need_rings += nrings[d] + p.nhost[d];
+        need_bufs += fill[d] ? (nrings[d] + p.nhost[d]) * nslots[d] : 0;
+    }
     for (uint32_t d = 0; d < 2; d++) {
         if (nslots[d] < 2 || nslots[d] > slot_room || p.nhost[d] > 1 || nrings[d] > kMaxRings ||
             nrings[d] + p.nhost[d] > kMaxRingsAll) {
@@ -402,13 +419,13 @@ int Registry::new_port(std::string_view name, PortKind kind, uint32_t region_slo
             uint32_t obj;
             if (region->alloc_one(Pool::Ring, obj, true) != 0) {
                 undo();
-                return ENOMEM;
+                return short_of("ring", Pool::Ring, need_rings);
             }
             ring_objs.push_back(obj);
             std::vector<uint32_t> rb(fill[d] ? nslots[d] : 0);
             if (!rb.empty() && region->alloc(Pool::Buf, rb, false) != 0) {
                 undo();
-                return ENOMEM;
+                return short_of("buffer", Pool::Buf, need_bufs);
             }
             bufs.insert(bufs.end(), rb.begin(), rb.end());
 

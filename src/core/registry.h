@@ -145,10 +145,15 @@ class Registry;
 
 /// Holds the control lock; runs gc() first if the previous holder died.
 /// `error()` is nonzero (an errno) if the control file could not be mapped,
-/// in which case the lock is not held.
+/// in which case the lock is not held.  With `kExisting`, a missing control
+/// file is not created: error() is then ENOENT (nothing exists to work on;
+/// a closing descriptor whose binding an earlier closer already collected
+/// has nothing to do, and creating the file only to remove it is churn).
 class CtlGuard {
 public:
+    enum Existing { kExisting };
     explicit CtlGuard(Registry& r);
+    CtlGuard(Registry& r, Existing);
     ~CtlGuard();
     CtlGuard(const CtlGuard&) = delete;
     CtlGuard& operator=(const CtlGuard&) = delete;
@@ -230,8 +235,8 @@ public:
 private:
     friend class CtlGuard;
     Registry() = default;
-    int attach();          // map (creating if needed) the control file
-    int lock();
+    int attach(bool create);  // map (creating if needed and allowed) the control file
+    int lock(bool create = true);
     void unlock();
     void maybe_remove();   // remove the control file when nothing is left
     void sweep_orphans();  // remove our files that no table entry claims

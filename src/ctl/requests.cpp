@@ -15,6 +15,7 @@
 #include <net/netmap_legacy.h>
 
 #include "core/descriptor.h"
+#include "core/diag.h"
 #include "core/port_type.h"
 #include "core/registry.h"
 #include "ctl/copyio.h"
@@ -199,11 +200,15 @@ int do_register(Descriptor& d, std::string_view name_in, nmreq_register& r, Opti
             const KRing& k = p.kring[dd][i];
             if ((k.flags & KRing::kExclusive) || ((flags & NR_EXCLUSIVE) && k.users)) return fail(EBUSY);
         }
-    if (p.nlisteners >= kMaxListeners) return fail(EBUSY);
+    if (p.nlisteners >= kMaxListeners)
+        return fail(UNETMAP_REFUSE(EBUSY, "port '%s': already registered by %u descriptors, the most a port takes",
+                                   name.c_str(), kMaxListeners));
     uint32_t b = kNone;
     for (uint32_t i = 0; i < kMaxBindings && b == kNone; i++)
         if (!reg.binding(i).in_use) b = i;
-    if (b == kNone) return fail(ENOMEM);
+    if (b == kNone)
+        return fail(UNETMAP_REFUSE(ENOMEM, "port '%s': no free binding entry (%u registered descriptors, all ports together)",
+                                   name.c_str(), kMaxBindings));
     auto region = reg.region(p.region);
     if (!region) return fail(ENOMEM);
     // Types served by this process's own kernel objects (NIC ports) open
@@ -218,7 +223,9 @@ int do_register(Descriptor& d, std::string_view name_in, nmreq_register& r, Opti
     if (sizeof(netmap_if) + (ntx + nrx) * sizeof(ssize_t) > region->meta().pool[0].objsize)
         return fail(EINVAL);
     uint32_t nif_obj;
-    if (region->alloc_one(Pool::If, nif_obj, true)) return fail(ENOMEM);
+    if (region->alloc_one(Pool::If, nif_obj, true))
+        return fail(UNETMAP_REFUSE(ENOMEM, "port '%s': if pool of memory region %u exhausted (all %u netmap_if in use)",
+                                   name.c_str(), region->mem_id(), region->meta().pool[0].objtotal));
     const uint64_t nifp_ofs = region->obj_offset(Pool::If, nif_obj);
     auto* nifp = region->at<netmap_if>(nifp_ofs);
     std::strncpy(nifp->ni_name, name.c_str(), sizeof nifp->ni_name - 1);

@@ -109,6 +109,7 @@
 
 #include <net/netmap.h>
 
+#include "core/diag.h"
 #include "core/kring.h"
 #include "core/region.h"
 #include "core/registry.h"
@@ -592,12 +593,16 @@ int monitor_create(Registry& reg, std::string_view name, uint64_t flags, const P
     uint32_t free_entry = kNone;
     for (uint32_t i = 0; i < PortEntry::kMaxMonitors && free_entry == kNone; i++)
         if (pp.monitors[i].load(std::memory_order_relaxed) == 0) free_entry = i;
-    if (free_entry == kNone) return ENOMEM;
+    if (free_entry == kNone)
+        return UNETMAP_REFUSE(ENOMEM, "monitor of '%.*s': the port has %u monitors already", static_cast<int>(name.size()),
+                              name.data(), PortEntry::kMaxMonitors);
     uint32_t zslot = kNone;
     if (zcopy) {
         for (uint32_t i = 0; i < kMaxZmons && zslot == kNone; i++)
             if (!reg.hdr().zmon[i].in_use) zslot = i;
-        if (zslot == kNone) return ENOMEM;
+        if (zslot == kNone)
+            return UNETMAP_REFUSE(ENOMEM, "zero-copy monitor of '%.*s': %u zero-copy monitors exist already (all ports together)",
+                                  static_cast<int>(name.size()), name.data(), kMaxZmons);
     }
 
     const uint32_t nrings[2] = {1, std::max(pp.nrings[kTx], pp.nrings[kRx])};

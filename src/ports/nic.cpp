@@ -34,6 +34,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <dirent.h>
+#include <linux/capability.h>
 #include <linux/ethtool.h>
 #include <linux/sockios.h>
 #include <map>
@@ -41,11 +42,14 @@
 #include <net/if.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <vector>
 
+#include "core/diag.h"
 #include "core/port_type.h"
 #include "core/registry.h"
 #include "core/syscalls.h"
@@ -268,6 +272,60 @@ private:
     uint32_t armers_ = 0;
 };
 
+// ---------------------------------------------------------------------------
+// Privileges (docs/NIC.md, "Privileges")
+// ---------------------------------------------------------------------------
+
+#ifndef CAP_BPF
+#define CAP_BPF 39  // Linux 5.8; older headers lack it
+#endif
+
+// The calling thread's effective capability sets, as capget(2) gives
+// them (no libcap).
+bool has_cap(const __user_cap_data_struct (&eff)[2], int cap) {
+    return (eff[cap / 32].effective >> (cap % 32)) & 1u;
+}
+
+// A queue's sockets or programs could not be opened for lack of
+// privilege (EPERM, EACCES; ENOBUFS from a UMEM beyond RLIMIT_MEMLOCK):
+// say which capabilities this kind of queue needs and which of them the
+// process lacks, and give EPERM as docs/NIC.md promises.  Any other error
+// is returned as it is.
+int privilege_error(int e, std::string_view ifname, bool host, Mode mode, uint64_t umem_bytes) {
+    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    if (::syscall(SYS_capget, &hdr, data) != 0) return e;
+    const bool native = !host && mode == Mode::Native;
+    rlimit ml{};
+    const bool memlock_ok = ::getrlimit(RLIMIT_MEMLOCK, &ml) == 0 &&
+                            (ml.rlim_cur == RLIM_INFINITY || ml.rlim_cur >= umem_bytes);
+    const bool lock_short = native && !has_cap(data, CAP_IPC_LOCK) && !memlock_ok;
+    if (!(e == EPERM || e == EACCES || (e == ENOBUFS && lock_short))) return e;
+    struct Need {
+        int cap;
+        const char* name;
+    };
+    std::vector<Need> needs = {{CAP_NET_RAW, "CAP_NET_RAW"}};
+    if (host || native) needs.insert(needs.end(), {{CAP_BPF, "CAP_BPF"}, {CAP_NET_ADMIN, "CAP_NET_ADMIN"}});
+    std::string need_s, missing_s;
+    for (const Need& n : needs) {
+        need_s.append(need_s.empty() ? "" : ", ").append(n.name);
+        const bool held = has_cap(data, n.cap) || (n.cap == CAP_BPF && has_cap(data, CAP_SYS_ADMIN));
+        if (!held) missing_s.append(missing_s.empty() ? "" : ", ").append(n.name);
+    }
+    char memlock[96] = "";
+    if (native) {
+        std::snprintf(memlock, sizeof memlock, ", and CAP_IPC_LOCK or RLIMIT_MEMLOCK >= %llu KiB",
+                      static_cast<unsigned long long>(umem_bytes >> 10));
+        if (lock_short) missing_s.append(missing_s.empty() ? "" : ", ").append("CAP_IPC_LOCK (or RLIMIT_MEMLOCK)");
+    }
+    const char* what = host ? "host rings" : native ? "native mode" : "emulated mode";
+    diag_print("netmap:%.*s%s (%s): %s: needs %s%s; missing %s (docs/NIC.md, Privileges)",
+               static_cast<int>(ifname.size()), ifname.data(), host ? "^" : "", what, std::strerror(e),
+               need_s.c_str(), memlock, missing_s.empty() ? "none: refused for another reason" : missing_s.c_str());
+    return EPERM;
+}
+
 int nic_open_local(Registry& reg, uint32_t port, const RingSpan& rings, int fd,
                    std::shared_ptr<LocalBinding>& out) {
     PortEntry& p = reg.port(port);
@@ -304,7 +362,10 @@ int nic_open_local(Registry& reg, uint32_t port, const RingSpan& rings, int fd,
             const int e = i == host                   ? nic::open_host_queue(spec, made)
                           : port_mode(p) == Mode::Native ? nic::open_xdp_queue(spec, made)
                                                          : nic::open_packet_queue(spec, made);
-            if (e) return e;
+            if (e) {
+                const uint64_t umem = static_cast<uint64_t>(spec.region->buf_total()) * spec.region->buf_size();
+                return privilege_error(e, p.name, i == host, port_mode(p), umem);
+            }
             q = std::shared_ptr<NicQueue>(std::move(made));
             oq.by_key[key] = q;
         }

@@ -86,6 +86,7 @@
 
 #include <net/netmap.h>
 
+#include "core/diag.h"
 #include "core/region.h"
 #include "core/registry.h"
 #include "ctl/copyio.h"
@@ -153,7 +154,8 @@ int new_private_region(Registry& reg, const Shape& sh, uint32_t& slot) {
     uint32_t free_slot = kNone;
     for (uint32_t i = 0; i < kMaxRegions && free_slot == kNone; i++)
         if (!h.regions[i].in_use) free_slot = i;
-    if (free_slot == kNone) return ENOMEM;
+    if (free_slot == kNone)
+        return UNETMAP_REFUSE(ENOMEM, "no free region entry for a private memory region (all %u in use)", kMaxRegions);
 
     RegionConfig cfg = RegionConfig::from_env();
     const uint32_t maxslots = std::max(sh.nslots[kTx], sh.nslots[kRx]);
@@ -363,7 +365,9 @@ int vale_create(Registry& reg, std::string_view name, const PortShape& shape, ui
             out = port;
             return 0;
         }
-        if (area(reg).sw[sw].nmembers >= kMaxMembers) return ENOMEM;
+        if (area(reg).sw[sw].nmembers >= kMaxMembers)
+            return UNETMAP_REFUSE(ENOMEM, "%.*s: switch '%.*s' is full (%u ports)", static_cast<int>(name.size()),
+                                  name.data(), static_cast<int>(sw_name.size()), sw_name.data(), kMaxMembers);
     }
     // "valeS:P" where P is an existing port or interface that is not on S:
     // only VALE_ATTACH may connect it (netmap answers EINVAL too).
@@ -371,7 +375,9 @@ int vale_create(Registry& reg, std::string_view name, const PortShape& shape, ui
     if (sw == kNone) {
         bool room = false;
         for (const Switch& s : area(reg).sw) room = room || !s.in_use;
-        if (!room) return ENOMEM;
+        if (!room)
+            return UNETMAP_REFUSE(ENOMEM, "%.*s: no free switch (all %u in use)", static_cast<int>(name.size()),
+                                  name.data(), kMaxSwitches);
     }
     uint32_t port;
     if (int e = make_port(reg, name, shape, port)) return e;
@@ -1031,8 +1037,12 @@ int attach(Registry& reg, std::string_view full_name, uint32_t mode, uint32_t& m
     } else {
         return EINVAL;
     }
-    if (sw != kNone && area(reg).sw[sw].nmembers >= kMaxMembers) return ENOMEM;
-    if (sw == kNone && (sw = new_switch(reg, sw_name)) == kNone) return ENOMEM;
+    if (sw != kNone && area(reg).sw[sw].nmembers >= kMaxMembers)
+        return UNETMAP_REFUSE(ENOMEM, "%.*s: switch '%.*s' is full (%u ports)", static_cast<int>(full_name.size()),
+                              full_name.data(), static_cast<int>(sw_name.size()), sw_name.data(), kMaxMembers);
+    if (sw == kNone && (sw = new_switch(reg, sw_name)) == kNone)
+        return UNETMAP_REFUSE(ENOMEM, "%.*s: no free switch (all %u in use)", static_cast<int>(full_name.size()),
+                              full_name.data(), kMaxSwitches);
     if (kind == kMemberSink) {  // a null port gets its VALE record now
         VPort& v = area(reg).vports[port];
         v.flags = 0;
@@ -1147,11 +1157,15 @@ int nic_member_create(Registry& reg, std::string_view full_name, bool host, cons
     if (attached || reg.find_port(full_name) != kNone || (host && reg.find_port(host_name) != kNone))
         return EBUSY;
     const uint32_t need = host ? 2 : 1;
-    if (sw != kNone && area(reg).sw[sw].nmembers + need > kMaxMembers) return ENOMEM;
+    if (sw != kNone && area(reg).sw[sw].nmembers + need > kMaxMembers)
+        return UNETMAP_REFUSE(ENOMEM, "%.*s: switch '%.*s' is full (%u ports)", static_cast<int>(full_name.size()),
+                              full_name.data(), static_cast<int>(sw_name.size()), sw_name.data(), kMaxMembers);
     if (sw == kNone) {
         bool room = false;
         for (const Switch& s : area(reg).sw) room = room || !s.in_use;
-        if (!room) return ENOMEM;
+        if (!room)
+            return UNETMAP_REFUSE(ENOMEM, "%.*s: no free switch (all %u in use)", static_cast<int>(full_name.size()),
+                                  full_name.data(), kMaxSwitches);
     }
 
     uint32_t main_port, host_port = kNone;

@@ -2,7 +2,9 @@
 // netmap_if and rings found in the mapped region, extra buffers, the info
 // requests, the legacy API, bad head/cur handling, and the removal of all
 // state when the last user goes (close, or process exit).
+#include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 
 #include <cstring>
 #include <set>
@@ -858,5 +860,29 @@ TEST_F(Register, ForkedChildClosingInheritedDescriptor) {
     EXPECT_EQ(nmtest::wait_child(pid, 5000), 0);
     EXPECT_EQ(nmtest::count_entries("b"), 1);
     p.close();
+    EXPECT_TRUE(StateDirEmpty());
+}
+
+// A descriptor whose binding an earlier closer already collected (with
+// everything else, so that the control file went away) closes without
+// creating a control file only to remove it again.
+TEST_F(Register, LateCloserDoesNotRecreateTheControlFile) {
+    Port a, b;
+    ASSERT_EQ(a.open("null:a"), 0);
+    ASSERT_EQ(b.open("null:b"), 0);
+    const int in = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    ASSERT_GE(in, 0);
+    // b's socket goes behind the library's back, so a's close collects
+    // both bindings and removes the control file.
+    ASSERT_EQ(::syscall(SYS_close, b.fd), 0);
+    a.close();
+    EXPECT_TRUE(StateDirEmpty());
+    ASSERT_GE(::inotify_add_watch(in, nmtest::state_dir().c_str(), IN_CREATE), 0);
+    b.close();  // the library's close of b: its real close fails (EBADF), then on_close
+    char ev[4096];
+    const ssize_t n = ::read(in, ev, sizeof ev);
+    EXPECT_EQ(n, -1) << "something was created in the state directory: "
+                     << (n > 0 ? reinterpret_cast<inotify_event*>(ev)->name : "");
+    ::close(in);
     EXPECT_TRUE(StateDirEmpty());
 }
