@@ -190,7 +190,7 @@ void Descriptor::arm(short events) {
     uint32_t bits = 0;
     if (events & (POLLIN | POLLRDNORM)) bits |= 1u << kRx;
     if (events & (POLLOUT | POLLWRNORM)) bits |= 1u << kTx;
-    if (local_) local_->arm();
+    if (local_) local_->arm((bits & (1u << kRx)) != 0);
     BindingEntry& b = Registry::get().binding(binding_);
     // Count ourselves as a sleeper before raising the flag: a notifier that
     // sees the flag must find the count nonzero (see Registry::notify).

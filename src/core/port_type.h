@@ -29,11 +29,9 @@ public:
     /// socket: readable when the kernel has something for a bound ring or
     /// a peer sent a wakeup.
     [[nodiscard]] virtual int wait_fd() const = 0;
-    /// The descriptor is about to sleep on wait_fd() (arm) or is done
-    /// sleeping (disarm).  A kernel socket that has a waiter pays a wakeup
-    /// call for every frame it frees, so sockets are watched only while
-    /// somebody sleeps.  Both may be called more than once in a row.
-    virtual void arm() {}
+    /// The descriptor is about to sleep on wait_fd(), for input or only
+    /// for output (arm), or is done sleeping (disarm).  Calls pair up.
+    virtual void arm(bool /*for_input*/) {}
     virtual void disarm() {}
 };
 

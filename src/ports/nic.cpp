@@ -235,24 +235,32 @@ public:
     /// wakeups to) for as long as the binding lives.
     int watch(int fd) { return add(fd); }
 
-    // The queues' sockets are in the set only while somebody sleeps: a
-    // socket with a waiter calls it back for every frame it frees
-    // (sock_wfree -> write_space), which at full rate cost a third of the
-    // sender's time in the kernel's wait-queue lock.  Adding a socket that
-    // is already readable makes the set readable at once, so nothing that
+    // A socket with a waiter calls it back for every frame it frees
+    // (sock_wfree -> write_space, under the wait queue's lock with
+    // interrupts off): at full rate a third of a sender's time.  So the
+    // queues' sockets join the set only when somebody sleeps, and a
+    // descriptor that has only ever slept for output (a sender) takes them
+    // out again when it wakes.  One that sleeps for input keeps them: a
+    // receiver's wakeups come once per batch of frames anyway, and taking
+    // the sockets out and in again would add two system calls per socket
+    // to each of its sleeps.  Adding a socket
+    // that is already readable makes the set readable, so nothing that
     // arrived before arm() is missed.  Counted, for threads sharing one
     // descriptor.
-    void arm() override {
+    void arm(bool for_input) override {
         std::lock_guard lk(arm_mu_);
-        if (armers_++ > 0) return;
+        sticky_ = sticky_ || for_input;
+        if (armers_++ > 0 || watching_) return;
         for (const auto& q : queues_)
             if (q) add(q->fd());
+        watching_ = true;
     }
     void disarm() override {
         std::lock_guard lk(arm_mu_);
-        if (armers_ == 0 || --armers_ > 0) return;
+        if (armers_ == 0 || --armers_ > 0 || sticky_ || !watching_) return;
         for (const auto& q : queues_)
             if (q) sys::epoll_ctl(epfd_, EPOLL_CTL_DEL, q->fd(), nullptr);
+        watching_ = false;
     }
 
     NicQueue* queue(uint32_t i) const { return i < kMaxRingsAll ? queues_[i].get() : nullptr; }
@@ -270,6 +278,8 @@ private:
     std::array<std::shared_ptr<NicQueue>, kMaxRingsAll> queues_{};  // ring pair i; the host pair last
     std::mutex arm_mu_;
     uint32_t armers_ = 0;
+    bool watching_ = false;  // the queues' sockets are in the set
+    bool sticky_ = false;    // and stay there: this descriptor sleeps for input
 };
 
 // ---------------------------------------------------------------------------
