@@ -35,13 +35,10 @@
 #include <cstring>
 #include <dirent.h>
 #include <linux/capability.h>
-#include <linux/ethtool.h>
-#include <linux/sockios.h>
 #include <map>
 #include <mutex>
 #include <net/if.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -63,32 +60,6 @@ const char* mode_name(Mode m) { return m == Mode::Native ? "native (AF_XDP)" : "
 
 uint32_t max_frame(Mode m, uint32_t buf_size) {
     return m == Mode::Native ? (buf_size > kXdpHeadroom ? buf_size - kXdpHeadroom : 0) : buf_size;
-}
-
-int read_facts(std::string_view ifname, Facts& out) {
-    if (ifname.empty() || ifname.size() >= IFNAMSIZ) return EINVAL;
-    ifreq ifr{};
-    std::memcpy(ifr.ifr_name, ifname.data(), ifname.size());
-    const int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (s < 0) return errno;
-    int err = 0;
-    if (::ioctl(s, SIOCGIFINDEX, &ifr) != 0) {
-        err = errno == ENODEV ? ENXIO : errno;
-    } else {
-        out.ifindex = static_cast<unsigned>(ifr.ifr_ifindex);
-        if (::ioctl(s, SIOCGIFFLAGS, &ifr) == 0) out.up = (ifr.ifr_flags & IFF_UP) != 0;
-        if (::ioctl(s, SIOCGIFMTU, &ifr) == 0) out.mtu = static_cast<uint32_t>(ifr.ifr_mtu);
-        ethtool_channels ch{};
-        ch.cmd = ETHTOOL_GCHANNELS;
-        ifr.ifr_data = reinterpret_cast<char*>(&ch);
-        out.queues = 1;
-        if (::ioctl(s, SIOCETHTOOL, &ifr) == 0) {
-            const uint32_t q = std::max(ch.combined_count + ch.rx_count, ch.combined_count + ch.tx_count);
-            if (q > 0) out.queues = q;
-        }
-    }
-    ::close(s);
-    return err;
 }
 
 }  // namespace nic
@@ -154,6 +125,10 @@ int nic_create(Registry& reg, std::string_view name, const PortShape& shape, uin
         return EPERM;
     }
     if (!f.up) return ENETDOWN;
+    static DiagRate no_carrier;
+    if (!f.carrier && diag_allowed(no_carrier))  // netmap binds it too; say why nothing will flow
+        diag_print("%.*s is up but has no carrier: nothing will pass until its link comes up",
+                   static_cast<int>(name.size()), name.data());
     uint32_t region;
     if (int e = reg.get_region(shape.mem_id, region)) return e;
     auto r = reg.region(region);

@@ -33,9 +33,11 @@ struct Facts {
     unsigned ifindex = 0;
     uint32_t queues = 1;  // max of rx and tx channels; 1 if the driver does not say
     uint32_t mtu = 0;
-    bool up = false;
+    bool up = false;       // IFF_UP
+    bool carrier = false;  // operational state: not down for want of a link
 };
-/// 0, or ENXIO (no such interface), EINVAL (name too long).
+/// Asks the kernel over netlink (nic_netlink.cpp).  0, or ENXIO (no such
+/// interface), EINVAL (name too long), or the socket's errno.
 int read_facts(std::string_view ifname, Facts& out);
 
 /// XDP_PACKET_HEADROOM: AF_XDP puts a received frame this far into its
