@@ -54,6 +54,40 @@ Descriptor* lookup(int fd) {
     return s ? s->load(std::memory_order_acquire) : nullptr;
 }
 
+// Descriptors found not to be ours by a poll, select or epoll_ctl
+// (below): a bit per descriptor, in the same two levels, so that looking
+// again costs one load instead of a getsockname().  Cleared when the
+// descriptor number is closed or replaced through us (close, dup2, dup3,
+// dup, fcntl F_DUPFD, open of /dev/netmap); an exec starts afresh.
+std::atomic<std::atomic<uint64_t>*> g_foreign[kChunks];
+
+std::atomic<uint64_t>* foreign_word(int fd, bool create) {
+    if (fd < 0 || fd >= kChunk * kChunks) return nullptr;
+    auto& top = g_foreign[fd >> kChunkBits];
+    auto* chunk = top.load(std::memory_order_acquire);
+    if (!chunk && create) {
+        auto* fresh = new std::atomic<uint64_t>[kChunk / 64]();
+        if (top.compare_exchange_strong(chunk, fresh, std::memory_order_acq_rel)) chunk = fresh;
+        else delete[] fresh;
+    }
+    return chunk ? &chunk[(fd & (kChunk - 1)) / 64] : nullptr;
+}
+
+bool known_foreign(int fd) {
+    auto* w = foreign_word(fd, false);
+    return w && (w->load(std::memory_order_relaxed) >> (fd % 64) & 1);
+}
+
+void set_foreign(int fd) {
+    if (auto* w = foreign_word(fd, true)) w->fetch_or(uint64_t{1} << (fd % 64), std::memory_order_relaxed);
+}
+
+void clear_foreign(int fd) {
+    auto* w = foreign_word(fd, false);
+    if (w && (w->load(std::memory_order_relaxed) >> (fd % 64) & 1))
+        w->fetch_and(~(uint64_t{1} << (fd % 64)), std::memory_order_relaxed);
+}
+
 bool is_netmap_ioctl(unsigned long req) {
     return req == NIOCCTRL || req == NIOCTXSYNC || req == NIOCRXSYNC || req == NIOCREGIF ||
            req == NIOCGINFO;
@@ -93,6 +127,17 @@ Descriptor* adopt(int fd) {
         delete d;
         return expected;
     }
+    return d;
+}
+
+// Ours, or adopted now if it is a netmap descriptor inherited or received
+// that has not been used here yet (its first call may be a poll); the
+// answer "not ours" is remembered until the number is closed or reused.
+Descriptor* lookup_or_adopt(int fd) {
+    if (Descriptor* d = lookup(fd)) return d;
+    if (fd < 0 || known_foreign(fd)) return nullptr;
+    Descriptor* d = adopt(fd);
+    if (!d) set_foreign(fd);
     return d;
 }
 
@@ -204,6 +249,7 @@ int unetmap_dev_open(int flags) {
     }
     int fd = ::socket(AF_UNIX, SOCK_DGRAM | ((flags & O_CLOEXEC) ? SOCK_CLOEXEC : 0), 0);
     if (fd < 0) return -1;
+    clear_foreign(fd);
     auto* s = slot_for(fd, true);
     if (!s) {
         sys::close(fd);
@@ -219,6 +265,7 @@ int unetmap_dev_owns(int fd) { return lookup(fd) != nullptr; }
 }  // extern "C"
 
 unetmap::Descriptor* unetmap_dev_lookup(int fd) { return lookup(fd); }
+unetmap::Descriptor* unetmap_dev_lookup_or_adopt(int fd) { return lookup_or_adopt(fd); }
 
 extern "C" {
 
@@ -259,6 +306,7 @@ void* unetmap_dev_mmap(void* addr, size_t len, int prot, int flags, int fd, off_
 }
 
 int unetmap_dev_close(int fd, int* handled) {
+    clear_foreign(fd);  // the number may come back as anything
     auto* s = slot_for(fd, false);
     Descriptor* d = s ? s->exchange(nullptr) : nullptr;
     if (!d) {
@@ -276,6 +324,7 @@ int unetmap_dev_close(int fd, int* handled) {
 }
 
 void unetmap_dev_dup_done(int oldfd, int newfd) {
+    if (newfd != oldfd) clear_foreign(newfd);  // a copy of oldfd now, whatever it was
     Descriptor* d = lookup(oldfd);
     if (!d || newfd < 0 || oldfd == newfd) return;
     auto* copy = new Descriptor(newfd);
@@ -292,6 +341,7 @@ void unetmap_dev_dup_done(int oldfd, int newfd) {
 }
 
 void* unetmap_dev_forget(int fd) {
+    clear_foreign(fd);
     auto* s = slot_for(fd, false);
     return s ? s->exchange(nullptr) : nullptr;
 }
@@ -308,7 +358,7 @@ int unetmap_dev_any_in_sets(int nfds, const void* r, const void* w, const void* 
                              static_cast<const fd_set*>(e)};
     for (int fd = 0; fd < nfds && fd < FD_SETSIZE; fd++)
         for (const fd_set* s : sets)
-            if (s && FD_ISSET(fd, s) && lookup(fd)) return 1;
+            if (s && FD_ISSET(fd, s) && lookup_or_adopt(fd)) return 1;
     return 0;
 }
 
@@ -318,7 +368,7 @@ int unetmap_dev_poll(struct pollfd* fds, nfds_t n, const struct timespec* timeou
     SmallVec<short, 16> want(n);
     size_t ours = 0, others = 0;
     for (nfds_t i = 0; i < n; i++) {
-        desc[i] = fds[i].fd >= 0 ? lookup(fds[i].fd) : nullptr;
+        desc[i] = fds[i].fd >= 0 ? lookup_or_adopt(fds[i].fd) : nullptr;
         want[i] = fds[i].events;
         ours += desc[i] != nullptr;
         others += desc[i] == nullptr && fds[i].fd >= 0;

@@ -62,6 +62,10 @@ class Descriptor;
 }
 /* The descriptor state behind fd, or null (C++ callers only). */
 unetmap::Descriptor *unetmap_dev_lookup(int fd);
+/* The same, adopting an inherited or received netmap descriptor first used
+ * here (poll, select, epoll_ctl ADD); "not ours" is remembered until the
+ * number is closed or reused through us. */
+unetmap::Descriptor *unetmap_dev_lookup_or_adopt(int fd);
 #endif
 
 #endif

@@ -98,7 +98,9 @@ using namespace unetmap;
 extern "C" {
 
 int unetmap_dev_epoll_ctl(int epfd, int op, int fd, struct epoll_event* ev, int* handled) {
-    Descriptor* d = unetmap_dev_owns(fd) ? unetmap_dev_lookup(fd) : nullptr;
+    // A netmap descriptor inherited or received and first used here is
+    // adopted when added (not on MOD/DEL: the kernel set holds its socket).
+    Descriptor* d = op == EPOLL_CTL_ADD ? unetmap_dev_lookup_or_adopt(fd) : unetmap_dev_lookup(fd);
     if (!d) {
         *handled = 0;
         return 0;

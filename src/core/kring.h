@@ -52,7 +52,9 @@ namespace unetmap {
 
 enum Dir : uint32_t { kTx = 0, kRx = 1 };
 inline constexpr uint32_t kMaxRings = 16;          // per direction, hardware-like rings
-inline constexpr uint32_t kMaxRingsAll = kMaxRings + 1;  // plus one host ring
+inline constexpr uint32_t kMaxHostRings = 16;      // per direction, host rings (NIC ports)
+inline constexpr uint32_t kMaxRingsAll = kMaxRings + kMaxHostRings;  // fits the 32-bit ring masks
+static_assert(kMaxRingsAll <= 32, "monitors keep one bit per watched ring in a uint32_t");
 
 struct alignas(64) KRing {
     // --- set at creation, read-only afterwards -------------------------------

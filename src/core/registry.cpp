@@ -410,7 +410,7 @@ int Registry::new_port(std::string_view name, PortKind kind, uint32_t region_slo
         need_bufs += fill[d] ? (nrings[d] + p.nhost[d]) * nslots[d] : 0;
     }
     for (uint32_t d = 0; d < 2; d++) {
-        if (nslots[d] < 2 || nslots[d] > slot_room || p.nhost[d] > 1 || nrings[d] > kMaxRings ||
+        if (nslots[d] < 2 || nslots[d] > slot_room || p.nhost[d] > kMaxHostRings || nrings[d] > kMaxRings ||
             nrings[d] + p.nhost[d] > kMaxRingsAll) {
             undo();
             return EINVAL;

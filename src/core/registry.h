@@ -87,7 +87,7 @@ struct PortEntry {
     uint32_t flags;
     static constexpr uint32_t kPersistent = 1;
     uint32_t nrings[2];   // hardware-like rings per direction
-    uint32_t nhost[2];    // host rings per direction (0 or 1)
+    uint32_t nhost[2];    // host rings per direction (0 .. kMaxHostRings)
     uint32_t nslots[2];
     uint32_t peer;        // pipes: the other end's slot
     uint32_t nlisteners;
@@ -185,7 +185,7 @@ public:
     /// Rings get buffers in every slot (TX and RX alike).  Returns 0 or errno.
     /// `fill[d]` false leaves direction d's slots without buffers (buf_idx 0)
     /// for the type to fill (pipe ends share their peer's buffers).
-    /// `nhost[d]` host rings (0 or 1) follow direction d's rings, numbered
+    /// `nhost[d]` host rings (at most kMaxHostRings) follow direction d's rings, numbered
     /// from nrings[d] on, as in netmap.
     int new_port(std::string_view name, PortKind kind, uint32_t region_slot,
                  const uint32_t nrings[2], const uint32_t nslots[2], const bool fill[2],

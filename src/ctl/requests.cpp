@@ -165,6 +165,10 @@ int do_register(Descriptor& d, std::string_view name_in, nmreq_register& r, Opti
     if (flags & ~kKnownRegFlags) return EINVAL;
     if ((flags & NR_TX_RINGS_ONLY) && (flags & NR_RX_RINGS_ONLY)) return EINVAL;
     if (r.nr_tx_rings > kMaxRings || r.nr_rx_rings > kMaxRings) return EINVAL;
+    // Host rings: a count matters only to the registration that creates a
+    // NIC port (netmap_get_na: later ones get the port's own count back),
+    // but one beyond what any port can have is refused from everybody.
+    if (r.nr_host_tx_rings > kMaxHostRings || r.nr_host_rx_rings > kMaxHostRings) return EINVAL;
     if (int e = reject_unsupported(opts)) return e;
 
     Registry& reg = Registry::get();

@@ -21,9 +21,13 @@
 // swaps buffers.  Each process binding rings opens its own sockets for
 // them (LocalBinding below); the port goes away with its last binding.
 //
-// Every NIC port has one host ring pair after its NIC rings, as netmap's
-// hardware adapters do: "netmap:IF^" binds it, "netmap:IF*" binds both
-// (nic_host.cpp).  The process binding the host rings serves them.
+// Every NIC port has host rings after its NIC rings, as netmap's hardware
+// adapters do: one pair unless the registration that creates the port asks
+// for more (nr_host_tx_rings/nr_host_rx_rings, libnetmap's
+// "@conf:host-rings=N"; later registrations get the port's count back, as
+// in netmap).  "netmap:IF^" binds them all, "netmap:IF^N" pair N,
+// "netmap:IF*" the NIC and host rings (nic_host.cpp).  The process binding
+// the host rings serves them.
 #include "ports/nic.h"
 
 #include <algorithm>
@@ -157,7 +161,8 @@ int nic_create(Registry& reg, std::string_view name, const PortShape& shape, uin
     auto slots = [](uint32_t s) { return std::min(s ? s : kDefaultSlots, 4096u); };
     const uint32_t nslots[2] = {slots(shape.tx_slots), slots(shape.rx_slots)};
     const bool fill[2] = {true, true};
-    const uint32_t nhost[2] = {1, 1};
+    const uint32_t nhost[2] = {shape.host_tx_rings ? shape.host_tx_rings : 1u,
+                               shape.host_rx_rings ? shape.host_rx_rings : 1u};
     int e = reg.new_port(name, PortKind::Nic, region, nrings, nslots, fill, out, nhost);
     reg.put_region(region);
     if (e) return e;
@@ -250,7 +255,7 @@ private:
     }
 
     int epfd_;
-    std::array<std::shared_ptr<NicQueue>, kMaxRingsAll> queues_{};  // ring pair i; the host pair last
+    std::array<std::shared_ptr<NicQueue>, kMaxRingsAll> queues_{};  // ring pair i; the host pairs last
     std::mutex arm_mu_;
     uint32_t armers_ = 0;
     bool watching_ = false;  // the queues' sockets are in the set
@@ -322,8 +327,11 @@ int nic_open_local(Registry& reg, uint32_t port, const RingSpan& rings, int fd,
     const RegionEntry& re = reg.hdr().regions[p.region];
     OpenQueues& oq = open_queues();
     std::lock_guard lk(oq.mu);
-    const uint32_t host = p.nrings[kRx];  // the host ring pair's index (NIC ports have as many TX as RX rings)
-    for (uint32_t i = first; i < last && i <= host; i++) {
+    // Ring pair i < host is queue i, then the host pairs (NIC ports have as
+    // many TX as RX NIC rings; host TX and RX counts may differ).
+    const uint32_t host = p.nrings[kRx];
+    const uint32_t end = host + std::max(p.nhost[kTx], p.nhost[kRx]);
+    for (uint32_t i = first; i < last && i < end; i++) {
         const bool bound = (i >= rings.first[kTx] && i < rings.last[kTx]) ||
                            (i >= rings.first[kRx] && i < rings.last[kRx]);
         if (!bound) continue;
@@ -340,11 +348,15 @@ int nic_open_local(Registry& reg, uint32_t port, const RingSpan& rings, int fd,
             spec.region_gen = re.gen;
             spec.region = reg.region(p.region);
             if (!spec.region) return ENOMEM;
-            spec.rx = &p.kring[kRx][i];
-            spec.rx_ring = spec.region->at<netmap_ring>(spec.rx->ring_ofs);
+            spec.rx = i < p.total_rings(kRx) ? &p.kring[kRx][i] : nullptr;
+            spec.rx_ring = spec.rx ? spec.region->at<netmap_ring>(spec.rx->ring_ofs) : nullptr;
             spec.tx_slots = p.nslots[kTx];
+            spec.host_index = i >= host ? i - host : 0;
+            spec.host_rx_rings = p.nhost[kRx];
+            spec.port = port;
+            spec.port_gen = p.gen;
             std::unique_ptr<NicQueue> made;
-            const int e = i == host                   ? nic::open_host_queue(spec, made)
+            const int e = i >= host                   ? nic::open_host_queue(spec, made)
                           : port_mode(p) == Mode::Native ? nic::open_xdp_queue(spec, made)
                                                          : nic::open_packet_queue(spec, made);
             if (e) {

@@ -69,9 +69,14 @@ struct QueueSpec {
     uint32_t nqueues;        // the port's ring pairs (XDP map size)
     uint32_t region_slot, region_gen;
     std::shared_ptr<Region> region;
-    KRing* rx;               // this queue's RX kring (its free slots go to the kernel)
-    netmap_ring* rx_ring;
+    KRing* rx;               // this queue's RX kring (its free slots go to the kernel); host
+    netmap_ring* rx_ring;    // rings: nullptr for a host TX ring without an RX ring
     uint32_t tx_slots;       // TX kring size (rings of the socket are sized from it)
+    // Host rings only: which pair (0 ..), how many host RX rings the port
+    // has, and the port's identity (slot, gen) that this process's host
+    // queues of one port share their programs under.
+    uint32_t host_index = 0, host_rx_rings = 0;
+    uint32_t port = 0, port_gen = 0;
 };
 
 /// Open an AF_XDP socket on spec.queue, with the region's buffer pool as
@@ -80,8 +85,10 @@ struct QueueSpec {
 int open_xdp_queue(const QueueSpec& spec, std::unique_ptr<NicQueue>& out);
 /// Open an AF_PACKET socket on the interface (emulated mode, one queue).
 int open_packet_queue(const QueueSpec& spec, std::unique_ptr<NicQueue>& out);
-/// Open this process's host ring pair of the interface (nic_host.cpp):
-/// spec.rx is the host RX kring, spec.queue unused.
+/// Open this process's host ring pair spec.host_index of the interface
+/// (nic_host.cpp): spec.rx is its host RX kring, spec.queue unused.  The
+/// first one a process opens for a port puts the programs on the interface
+/// (EBUSY if another process has them); the others share them.
 int open_host_queue(const QueueSpec& spec, std::unique_ptr<NicQueue>& out);
 
 // --- for the back ends that copy (emulated queues, host rings) ---------------

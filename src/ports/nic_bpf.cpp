@@ -8,6 +8,8 @@
 #include <linux/pkt_cls.h>
 #include <unistd.h>
 
+#include "core/kring.h"
+
 namespace unetmap::nic {
 
 BpfFd::~BpfFd() {
@@ -49,6 +51,8 @@ public:
     void mov(int dst, int src) { put(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0); }
     void mov_imm(int dst, int32_t imm) { put(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm); }
     void add_imm(int dst, int32_t imm) { put(BPF_ALU64 | BPF_ADD | BPF_K, dst, 0, 0, imm); }
+    /// dst = (uint32_t)dst % imm, upper half cleared
+    void mod32_imm(int dst, int32_t imm) { put(BPF_ALU | BPF_MOD | BPF_K, dst, 0, 0, imm); }
     void load32(int dst, int src, int16_t off) { put(BPF_LDX | BPF_W | BPF_MEM, dst, src, off, 0); }
     void store32(int dst, int16_t off, int src) { put(BPF_STX | BPF_W | BPF_MEM, dst, src, off, 0); }
     void store32_imm(int dst, int16_t off, int32_t imm) { put(BPF_ST | BPF_W | BPF_MEM, dst, 0, off, imm); }
@@ -101,7 +105,11 @@ BpfFd load(const char* name, const std::vector<bpf_insn>& prog, int& err) {
 
 }  // namespace
 
-BpfFd load_host_egress(int ringbuf_fd, unsigned ifindex, uint32_t max_frame, int& err) {
+BpfFd load_host_egress(std::span<const int> ringbufs, unsigned ifindex, uint32_t max_frame, int& err) {
+    if (ringbufs.empty() || ringbufs.size() > kMaxHostRings) {
+        err = EINVAL;
+        return BpfFd();
+    }
     Asm a;
     const auto capture = a.label(), big = a.label(), oversize = a.label(), drop = a.label();
     a.mov(6, 1);                                  // r6 = skb
@@ -114,10 +122,10 @@ BpfFd load_host_egress(int ringbuf_fd, unsigned ifindex, uint32_t max_frame, int
     a.exit();                                     // bpf_redirect's TC_ACT_REDIRECT
 
     // The host stack's frame: its bytes and what the kernel keeps beside
-    // them into a ring buffer record (r7 = length, at most `limit`).
+    // them into a record of ring buffer r9 (r7 = length, at most `limit`).
     auto record = [&](uint32_t limit) {
         const auto tagged = a.label(), copy = a.label(), discard = a.label();
-        a.load_map(1, ringbuf_fd);
+        a.mov(1, 9);
         a.mov_imm(2, static_cast<int32_t>(sizeof(HostRecord) + limit));  // the verifier wants a constant
         a.mov_imm(3, 0);
         a.call(BPF_FUNC_ringbuf_reserve);
@@ -157,6 +165,30 @@ BpfFd load_host_egress(int ringbuf_fd, unsigned ifindex, uint32_t max_frame, int
         a.jump_to(drop);
     };
     a.bind(capture);
+    // r9 = the ring buffer of host RX ring (flow hash % rings), as netmap
+    // picks the host ring by the frame's transmit queue: a flow stays on
+    // one ring.  One ring: no hash (and no cost).
+    if (ringbufs.size() == 1) {
+        a.load_map(9, ringbufs[0]);
+    } else {
+        const auto chosen = a.label();
+        std::vector<Asm::Label> ring_label;
+        a.mov(1, 6);
+        a.call(BPF_FUNC_get_hash_recalc);         // skb->hash, computed if the stack has none yet
+        a.mod32_imm(0, static_cast<int32_t>(ringbufs.size()));
+        for (size_t i = 1; i < ringbufs.size(); i++) {
+            ring_label.push_back(a.label());
+            a.jump_if(BPF_JEQ, 0, static_cast<int32_t>(i), ring_label.back());
+        }
+        a.load_map(9, ringbufs[0]);
+        a.jump_to(chosen);
+        for (size_t i = 1; i < ringbufs.size(); i++) {
+            a.bind(ring_label[i - 1]);
+            a.load_map(9, ringbufs[i]);
+            a.jump_to(chosen);
+        }
+        a.bind(chosen);
+    }
     a.load32(7, 6, kLenOff);                      // from the MAC header on egress
     a.jump_if(BPF_JGT, 7, static_cast<int32_t>(kMaxSuperFrame), oversize);
     a.jump_if(BPF_JLT, 7, static_cast<int32_t>(kMinFrame), drop);
@@ -168,7 +200,7 @@ BpfFd load_host_egress(int ringbuf_fd, unsigned ifindex, uint32_t max_frame, int
     record(kMaxSuperFrame);
 
     a.bind(oversize);                             // too long to take: only its length,
-    a.load_map(1, ringbuf_fd);                    // so that it is counted
+    a.mov(1, 9);                                  // so that it is counted
     a.mov_imm(2, sizeof(HostRecord));
     a.mov_imm(3, 0);
     a.call(BPF_FUNC_ringbuf_reserve);

@@ -4,7 +4,8 @@
 // last descriptor closes, so a killed process leaves nothing behind.
 //
 //   host egress   (tcx egress, host rings bound)  frames the host stack
-//                 sends go to a BPF ring buffer, not to the wire; frames
+//                 sends go to a BPF ring buffer (one per host RX ring, by
+//                 flow hash), not to the wire; frames
 //                 our host TX socket sends (marked kHostMark) are turned
 //                 around into the interface's ingress;
 //   host unmark   (tcx ingress, host rings bound)  those turned-around
@@ -16,6 +17,7 @@
 
 #include <cstdint>
 #include <linux/bpf.h>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -64,8 +66,10 @@ private:
     int fd_ = -1;
 };
 
-/// Load one of the tc programs (0 or errno in `err`).
-BpfFd load_host_egress(int ringbuf_fd, unsigned ifindex, uint32_t max_frame, int& err);
+/// Load one of the tc programs (0 or errno in `err`).  The host egress
+/// program puts each frame into one of `ringbufs` (1 .. 16 ring buffers,
+/// one per host RX ring), chosen by the frame's flow hash.
+BpfFd load_host_egress(std::span<const int> ringbufs, unsigned ifindex, uint32_t max_frame, int& err);
 BpfFd load_host_unmark(int& err);
 BpfFd load_steal(int& err);
 

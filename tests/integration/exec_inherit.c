@@ -12,6 +12,11 @@
  *  2. exec without fork: the process registers both ends of a pipe and
  *     exec()s itself; the new image adopts both descriptors and moves
  *     frames from one to the other.
+ *  3. poll first: a child registers both ends of a pipe, queues K frames
+ *     on the master and exec()s itself; the new image's first call on
+ *     the descriptors is poll(), which must see them as netmap
+ *     descriptors: POLLIN on the slave (its implicit rxsync makes the K
+ *     frames visible, without any ioctl), POLLOUT on the master.
  * The state directory must be empty at the end (run_isolated.sh checks).
  * Run linked (-lnetmap) and as a plain binary under LD_PRELOAD (the
  * environment, so the preload, is inherited by the exec'ed image).
@@ -28,6 +33,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/select.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -183,6 +189,67 @@ static int self_loop(char **argv) {
     return 0;
 }
 
+/* The re-exec'ed image of part 3: poll-first M_FD S_FD MEMSIZE M_OFS S_OFS K */
+static int poll_first(char **argv) {
+    const int mfd = atoi(argv[2]), sfd = atoi(argv[3]);
+    const uint64_t memsize = strtoull(argv[4], NULL, 0);
+    const unsigned k = (unsigned)strtoul(argv[7], NULL, 0);
+    struct pollfd p[2] = {{.fd = sfd, .events = POLLIN}, {.fd = mfd, .events = POLLOUT}};
+    /* Nothing else touched them in this image: poll must adopt both. */
+    const int r = poll(p, 2, 5000);
+    if (r != 2) fprintf(stderr, "exec_inherit: poll-first: poll gave %d, revents %#x %#x\n", r, p[0].revents, p[1].revents);
+    CHECK(r == 2);
+    CHECK(p[0].revents == POLLIN && p[1].revents == POLLOUT);
+    struct netmap_if *m = map_port(mfd, memsize, strtoull(argv[5], NULL, 0));
+    struct netmap_if *s = map_port(sfd, memsize, strtoull(argv[6], NULL, 0));
+    struct netmap_ring *rx = NETMAP_RXRING(s, 0);
+    CHECK(nm_ring_space(rx) == k); /* the poll's rxsync published them */
+    for (unsigned i = 0; i < k; i++) {
+        struct netmap_slot *sl = &rx->slot[rx->cur];
+        const uint32_t *b = (const uint32_t *)NETMAP_BUF(rx, sl->buf_idx);
+        CHECK(sl->len == 60 + (i & 63) && b[0] == frame_word(i, 0) && b[14] == frame_word(i, 14));
+        rx->head = rx->cur = nm_ring_next(rx, rx->cur);
+    }
+    /* select() and epoll on a descriptor polled before are plain lookups now. */
+    fd_set w;
+    FD_ZERO(&w);
+    FD_SET(mfd, &w);
+    struct timeval tv = {5, 0};
+    CHECK(select(mfd + 1, NULL, &w, NULL, &tv) == 1 && FD_ISSET(mfd, &w));
+    CHECK(ioctl(sfd, NIOCRXSYNC, NULL) == 0);
+    CHECK(nm_ring_empty(rx));
+    CHECK(NETMAP_TXRING(m, 0)->num_slots > 0);
+    CHECK(close(mfd) == 0 && close(sfd) == 0);
+    return 0;
+}
+
+static void part3(const char *self) {
+    const unsigned k = 100;
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        struct nmreq_register mreg, sreg;
+        const int mfd = reg_port("exD{0", 0, &mreg);
+        const int sfd = reg_port("exD}0", 0, &sreg);
+        struct netmap_if *m = map_port(mfd, mreg.nr_memsize, mreg.nr_offset);
+        send_frames(mfd, m, k); /* queued on the slave's RX ring, not synced there */
+        char a_m[16], a_s[16], a_mem[32], a_mo[32], a_so[32], a_k[16];
+        snprintf(a_m, sizeof a_m, "%d", mfd);
+        snprintf(a_s, sizeof a_s, "%d", sfd);
+        snprintf(a_mem, sizeof a_mem, "%llu", (unsigned long long)mreg.nr_memsize);
+        snprintf(a_mo, sizeof a_mo, "%llu", (unsigned long long)mreg.nr_offset);
+        snprintf(a_so, sizeof a_so, "%llu", (unsigned long long)sreg.nr_offset);
+        snprintf(a_k, sizeof a_k, "%u", k);
+        char *args[] = {(char *)"exec_inherit", (char *)"poll-first", a_m, a_s, a_mem, a_mo, a_so, a_k, NULL};
+        execv(self, args);
+        _exit(97);
+    }
+    int st = 0;
+    CHECK(waitpid(pid, &st, 0) == pid);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 static void part1(const char *self, unsigned n) {
     struct nmreq_register mreg, sreg, creg;
     const int mfd = reg_port("exA{0", 0, &mreg);
@@ -225,6 +292,7 @@ static void part1(const char *self, unsigned n) {
 int main(int argc, char **argv) {
     if (argc >= 7 && strcmp(argv[1], "child-send") == 0) return child_send(argv);
     if (argc >= 8 && strcmp(argv[1], "self-loop") == 0) return self_loop(argv);
+    if (argc >= 8 && strcmp(argv[1], "poll-first") == 0) return poll_first(argv);
     const unsigned n = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 0) : 20000;
     CHECK(n > 0);
     char self[4096];
@@ -233,6 +301,7 @@ int main(int argc, char **argv) {
     self[len] = '\0';
 
     part1(self, n);
+    part3(self);
 
     /* Part 2: exec without fork; the new image finishes the job. */
     struct nmreq_register mreg, sreg;

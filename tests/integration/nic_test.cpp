@@ -13,8 +13,10 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
+#include <set>
 
 #include "test_support.h"
 
@@ -615,6 +617,195 @@ TEST_P(NicHost, MonitorOfTheHostRingsSeesBothWays) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, NicHost, ::testing::Values(1, 2),
+                         [](const ::testing::TestParamInfo<int>& i) {
+                             return i.param == 1 ? std::string("Native") : std::string("Emulated");
+                         });
+
+// --- several host rings ("@conf:host-rings=N", "^N") -------------------------
+
+// Open the host rings of `ifname` in `mode`/`ringid`, asking for `host`
+// host ring pairs (what matters only to the registration creating the port).
+int open_host(Port& p, const std::string& ifname, uint32_t mode, uint32_t ringid, uint16_t host) {
+    return p.open(ifname.c_str(), [&](nmreq_register& r) {
+        r.nr_mode = mode;
+        r.nr_ringid = ringid;
+        r.nr_host_tx_rings = r.nr_host_rx_rings = host;
+    });
+}
+
+// The host RX rings `p` binds: (host ring index, payload) of every UDP
+// datagram to port 7777 received within `ms`, until `want` of them.
+std::vector<std::pair<uint32_t, std::string>> host_ring_recv(Port& p, size_t want, int ms) {
+    std::vector<std::pair<uint32_t, std::string>> out;
+    const uint32_t nic = p.nifp->ni_rx_rings, nhost = p.nifp->ni_host_rx_rings;
+    const uint32_t ntx = p.nifp->ni_tx_rings + p.nifp->ni_host_tx_rings;
+    const double end = nmtest::now_s() + ms / 1000.0;
+    while (out.size() < want && nmtest::now_s() < end) {
+        p.poll(POLLIN, 50);
+        for (uint32_t h = 0; h < nhost; h++) {
+            if (!p.nifp->ring_ofs[ntx + nic + h]) continue;
+            netmap_ring* rx = p.rx(nic + h);
+            for (; rx->cur != rx->tail; rx->head = rx->cur = nmtest::ring_next(rx, rx->cur)) {
+                const netmap_slot& s = rx->slot[rx->cur];
+                const auto* b = reinterpret_cast<const uint8_t*>(Port::buf(rx, s.buf_idx));
+                if (s.len > 42 && b[12] == 0x08 && b[13] == 0 && b[14 + 9] == 17 && b[36] == (7777 >> 8) &&
+                    b[37] == (7777 & 0xff))
+                    out.emplace_back(h, std::string(reinterpret_cast<const char*>(b) + 42, s.len - 42u));
+            }
+        }
+    }
+    return out;
+}
+
+class NicHostRings : public NicHost {
+protected:
+    void TearDown() override {
+        for (int s : flows_) ::close(s);
+        NicHost::TearDown();
+    }
+    // `n` UDP flows of the host stack to 10.79.0.2:7777, each from its own
+    // source port; flow f sends "flow f seq s" for s in [0, per_flow).
+    void send_flows(int n, int per_flow) {
+        for (int f = static_cast<int>(flows_.size()); f < n; f++) {
+            const int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+            ASSERT_GE(s, 0);
+            flows_.push_back(s);
+        }
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_port = htons(7777);
+        to.sin_addr.s_addr = htonl(0x0a4f0002);
+        for (int seq = 0; seq < per_flow; seq++)
+            for (int f = 0; f < n; f++) {
+                const std::string m = "flow " + std::to_string(f) + " seq " + std::to_string(seq);
+                ASSERT_EQ(::sendto(flows_[static_cast<size_t>(f)], m.data(), m.size(), 0,
+                                   reinterpret_cast<sockaddr*>(&to), sizeof to),
+                          static_cast<ssize_t>(m.size()))
+                    << std::strerror(errno);
+            }
+    }
+    // Every datagram of send_flows(n, per_flow) is in `got` exactly once,
+    // each flow on one ring and in order; returns the rings used per flow.
+    std::vector<uint32_t> check_flows(const std::vector<std::pair<uint32_t, std::string>>& got, int n, int per_flow) {
+        std::vector<uint32_t> ring_of(static_cast<size_t>(n), ~0u);
+        std::vector<int> next(static_cast<size_t>(n), 0);
+        for (const auto& [ring, m] : got) {
+            int f = -1, seq = -1;
+            if (std::sscanf(m.c_str(), "flow %d seq %d", &f, &seq) != 2 || f < 0 || f >= n) {
+                ADD_FAILURE() << "not ours: " << m;
+                continue;
+            }
+            auto fi = static_cast<size_t>(f);
+            EXPECT_EQ(seq, next[fi]) << "flow " << f << ": in order, each datagram once";
+            next[fi] = seq + 1;
+            if (ring_of[fi] == ~0u) ring_of[fi] = ring;
+            EXPECT_EQ(ring, ring_of[fi]) << "flow " << f << " stays on one host ring";
+        }
+        for (int f = 0; f < n; f++) EXPECT_EQ(next[static_cast<size_t>(f)], per_flow) << "flow " << f << " complete";
+        return ring_of;
+    }
+    std::vector<int> flows_;
+};
+
+TEST_P(NicHostRings, FlowsSpreadOverTheHostRings) {
+    Port p;
+    ASSERT_EQ(open_host(p, if_a_, NR_REG_SW, 0, 4), 0);
+    EXPECT_EQ(p.reg.nr_host_rx_rings, 4u);
+    EXPECT_EQ(p.reg.nr_host_tx_rings, 4u);
+    ASSERT_EQ(p.nifp->ni_host_rx_rings, 4u);
+    ASSERT_EQ(p.nifp->ni_host_tx_rings, 4u);
+    const uint32_t ntx = p.nifp->ni_tx_rings + 4, nic = p.nifp->ni_rx_rings;
+    for (uint32_t h = 0; h < 4; h++) {
+        EXPECT_NE(p.nifp->ring_ofs[nic + h], 0) << "host TX ring " << h << " bound";
+        EXPECT_NE(p.nifp->ring_ofs[ntx + nic + h], 0) << "host RX ring " << h << " bound";
+    }
+    constexpr int kFlows = 32, kPer = 4;
+    send_flows(kFlows, kPer);
+    const auto got = host_ring_recv(p, kFlows * kPer, 5000);
+    ASSERT_EQ(got.size(), static_cast<size_t>(kFlows * kPer));
+    const auto rings = check_flows(got, kFlows, kPer);
+    std::set<uint32_t> used(rings.begin(), rings.end());
+    EXPECT_GE(used.size(), 2u) << "32 flows over 4 rings all on one ring: the hash is not used";
+    EXPECT_EQ(peer_ip_count(300), 0) << "nothing reached the wire";
+    // Every host TX ring injects into the stack.
+    for (uint32_t h = 0; h < 4; h++) {
+        netmap_ring* tx = p.tx(nic + h);
+        const auto f = udp_to_host(mac_a_, 7778, "from host TX ring " + std::to_string(h));
+        netmap_slot& s = tx->slot[tx->cur];
+        std::memcpy(Port::buf(tx, s.buf_idx), f.data(), f.size());
+        s.len = static_cast<uint16_t>(f.size());
+        tx->head = tx->cur = nmtest::ring_next(tx, tx->cur);
+    }
+    ASSERT_EQ(p.txsync(), 0);
+    auto in = host_recv(4, 3000);
+    ASSERT_EQ(in.size(), 4u);
+    std::sort(in.begin(), in.end());
+    for (uint32_t h = 0; h < 4; h++) EXPECT_EQ(in[h], "from host TX ring " + std::to_string(h));
+}
+
+TEST_P(NicHostRings, OneDescriptorPerHostRing) {
+    // The first registration decides the count; "^0" and "^1" each bind
+    // one pair, as a multi-threaded capture opens them.
+    Port r0, r1;
+    ASSERT_EQ(open_host(r0, if_a_, NR_REG_ONE_SW, 0, 2), 0);
+    ASSERT_EQ(open_host(r1, if_a_, NR_REG_ONE_SW, 1, 0), 0);
+    EXPECT_EQ(r1.reg.nr_host_rx_rings, 2u) << "the port's count comes back";
+    const uint32_t nic = r1.nifp->ni_rx_rings, ntx = r1.nifp->ni_tx_rings + 2;
+    for (uint32_t i = 0; i < nic; i++) {
+        EXPECT_EQ(r1.nifp->ring_ofs[i], 0);
+        EXPECT_EQ(r1.nifp->ring_ofs[ntx + i], 0);
+    }
+    EXPECT_EQ(r1.nifp->ring_ofs[nic + 0], 0) << "^1 does not bind host TX ring 0";
+    EXPECT_EQ(r1.nifp->ring_ofs[ntx + nic + 0], 0) << "nor host RX ring 0";
+    EXPECT_NE(r1.nifp->ring_ofs[nic + 1], 0);
+    EXPECT_NE(r1.nifp->ring_ofs[ntx + nic + 1], 0);
+    EXPECT_EQ(r0.nifp->ring_ofs[ntx + nic + 1], 0) << "^0 does not bind host RX ring 1";
+    EXPECT_NE(r0.nifp->ring_ofs[ntx + nic + 0], 0);
+
+    constexpr int kFlows = 32, kPer = 3;
+    send_flows(kFlows, kPer);
+    auto got = host_ring_recv(r0, kFlows * kPer, 1500);
+    const size_t on0 = got.size();
+    for (const auto& [ring, m] : got) EXPECT_EQ(ring, 0u);
+    const auto got1 = host_ring_recv(r1, kFlows * kPer - on0, 3000);
+    for (const auto& [ring, m] : got1) EXPECT_EQ(ring, 1u);
+    got.insert(got.end(), got1.begin(), got1.end());
+    ASSERT_EQ(got.size(), static_cast<size_t>(kFlows * kPer)) << on0 << " on ^0, " << got1.size() << " on ^1";
+    check_flows(got, kFlows, kPer);
+    EXPECT_GT(on0, 0u);
+    EXPECT_GT(got1.size(), 0u);
+
+    // Closing ^0 leaves ^1 served (the programs are shared).
+    r0.close();
+    send_flows(kFlows, 1);  // flows_ already made: one more datagram each ("seq 0" again)
+    const auto again = host_ring_recv(r1, got1.size() / kPer, 3000);
+    EXPECT_EQ(again.size(), got1.size() / kPer) << "the flows of ring 1 still arrive there";
+}
+
+TEST_P(NicHostRings, BadHostRingRequestsAreRefused) {
+    Port p;
+    ASSERT_EQ(open_host(p, if_a_, NR_REG_SW, 0, 2), 0);
+    Port bad;
+    EXPECT_EQ(open_host(bad, if_a_, NR_REG_ONE_SW, 2, 0), EINVAL) << "the port has host rings 0 and 1";
+    EXPECT_EQ(open_host(bad, if_a_, NR_REG_ONE_SW, 1000, 0), EINVAL);
+    EXPECT_EQ(open_host(bad, if_a_, NR_REG_SW, 0, 17), EINVAL) << "more host rings than a port can have";
+    Port other;
+    EXPECT_EQ(open_host(other, if_a_, NR_REG_ALL_NIC, 0, 3), 0) << "a different count is no error";
+    EXPECT_EQ(other.reg.nr_host_rx_rings, 2u) << "netmap: the port keeps the count it was created with";
+    EXPECT_EQ(other.nifp->ni_host_tx_rings, 2u);
+    other.close();
+    // Still served as before.
+    send_flows(8, 1);
+    EXPECT_EQ(host_ring_recv(p, 8, 3000).size(), 8u);
+    p.close();
+    // A fresh port takes the count of its first registration; too many on
+    // a fresh port leaves no port behind.
+    EXPECT_EQ(open_host(bad, if_a_, NR_REG_SW, 0, 17), EINVAL);
+    EXPECT_EQ(open_host(p, if_a_, NR_REG_SW, 0, 3), 0);
+    EXPECT_EQ(p.nifp->ni_host_rx_rings, 3u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, NicHostRings, ::testing::Values(1, 2),
                          [](const ::testing::TestParamInfo<int>& i) {
                              return i.param == 1 ? std::string("Native") : std::string("Emulated");
                          });

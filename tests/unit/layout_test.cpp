@@ -74,7 +74,7 @@ TEST(SharedLayout, ControlTablesKeepKRingsAligned) {
     EXPECT_EQ(sizeof(PortEntry{}.name), static_cast<size_t>(NETMAP_REQ_IFNAMSIZ));
     EXPECT_EQ(offset_in(*h, h->bindings[0].nifp_ofs) % 8, 0u);
     // A port has room for every ring a request may ask for, plus a host ring.
-    EXPECT_EQ(sizeof(PortEntry{}.kring[0]) / sizeof(KRing), kMaxRings + 1);
+    EXPECT_EQ(sizeof(PortEntry{}.kring[0]) / sizeof(KRing), kMaxRings + kMaxHostRings);
     EXPECT_LE(kMaxRings, 0xffffu) << "ring counts travel in uint16_t fields";
 }
 
