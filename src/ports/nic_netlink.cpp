@@ -37,6 +37,15 @@ MnlSocket open_netlink(int bus) {
     return s;
 }
 
+// A request's header in `buf`; the kernel's ack (NLMSG_ERROR 0) ends the reply.
+nlmsghdr* request(char* buf, uint16_t type) {
+    nlmsghdr* req = mnl_nlmsg_put_header(buf);
+    req->nlmsg_type = type;
+    req->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+    req->nlmsg_seq = 1;
+    return req;
+}
+
 // Sends the request in `buf` and runs `cb` over the reply's messages; 0 or
 // a positive errno (the kernel's, from an NLMSG_ERROR).
 int round_trip(mnl_socket* s, nlmsghdr* req, mnl_cb_t cb, void* data) {
@@ -88,10 +97,7 @@ int read_link(std::string_view ifname, Facts& out) {
     MnlSocket s = open_netlink(NETLINK_ROUTE);
     if (!s) return errno;
     char buf[MNL_SOCKET_BUFFER_SIZE];
-    nlmsghdr* req = mnl_nlmsg_put_header(buf);
-    req->nlmsg_type = RTM_GETLINK;
-    req->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;  // the ack (NLMSG_ERROR 0) ends the reply
-    req->nlmsg_seq = 1;
+    nlmsghdr* req = request(buf, RTM_GETLINK);
     auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(req, sizeof(ifinfomsg)));
     ifi->ifi_family = AF_UNSPEC;
     const std::string name(ifname);
@@ -137,10 +143,7 @@ int channels_msg(const nlmsghdr* nlh, void* data) {
 }
 
 nlmsghdr* genl_request(char* buf, uint16_t family, uint8_t cmd, uint8_t version) {
-    nlmsghdr* req = mnl_nlmsg_put_header(buf);
-    req->nlmsg_type = family;
-    req->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;  // the ack (NLMSG_ERROR 0) ends the reply
-    req->nlmsg_seq = 1;
+    nlmsghdr* req = request(buf, family);
     auto* g = static_cast<genlmsghdr*>(mnl_nlmsg_put_extra_header(req, sizeof(genlmsghdr)));
     g->cmd = cmd;
     g->version = version;
