@@ -549,7 +549,7 @@ int legacy_command(Descriptor& d, nmreq& q, std::string_view name) {
             nmreq_pools_info pi{};
             OptionChain none;
             char raw[NETMAP_REQ_IFNAMSIZ] = {};
-            std::memcpy(raw, name.data(), std::min(name.size(), sizeof raw - 1));
+            name.copy(raw, sizeof raw - 1);  // (memcpy from an empty name's null data() is UB)
             if (int e = do_pools_info(d, raw, pi, none)) return e;
             netmap_pools_info out{};
             out.memsize = pi.nr_memsize;

@@ -118,7 +118,7 @@ bool host_interface_exists(std::string_view name) {
 template <size_t N>
 void set_name(char (&dst)[N], std::string_view src) {
     std::memset(dst, 0, sizeof dst);
-    std::memcpy(dst, src.data(), std::min<size_t>(src.size(), N - 1));
+    src.copy(dst, N - 1);  // not memcpy: an empty view's data() may be null
 }
 
 template <size_t N>

@@ -115,6 +115,13 @@ main(void)
 	memcpy(&req.nr_arg1, &where, sizeof(where));
 	CHECK(ioctl(fd, NIOCREGIF, &req) == 0);
 	CHECK(pi.memsize == e1.memsize && pi.buf_pool_objtotal > 0 && pi.buf_pool_objsize == 2048);
+	/* No name: the global region's pools (fuzz_legacy_nmreq found UB on
+	 * this path, a memcpy from the empty name's null pointer). */
+	memset(&pi, 0, sizeof(pi));
+	init_req(&req, "", NETMAP_POOLS_INFO_GET);
+	memcpy(&req.nr_arg1, &where, sizeof(where));
+	CHECK(ioctl(fd, NIOCREGIF, &req) == 0);
+	CHECK(pi.memid == 1 && pi.memsize > 0 && pi.buf_pool_objtotal > 0);
 
 	/* Frames from e1 reach the attached persistent port. */
 	open_port("valeb:lb0", &lb);
