@@ -62,6 +62,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::memset(a, 0, 2 * Arena::kPage);
     auto* q = reinterpret_cast<nmreq*>(a);
     if (size > sizeof pre) std::memcpy(q, data + sizeof pre, std::min(size - sizeof pre, sizeof *q));
+    if (q->nr_cmd == NETMAP_POOLS_INFO_GET) {
+        // nr_arg1..nr_arg3 hold where the library writes a struct
+        // netmap_pools_info.  Any address the input spells could be our own
+        // heap (libFuzzer learns values from comparisons), and a write
+        // there is the application's doing, not the library's bug: the
+        // choice is among addresses whose fate is known.
+        uint64_t where;
+        std::memcpy(&where, &q->nr_arg1, sizeof where);
+        switch (where % 6) {
+            case 0: where = reinterpret_cast<uintptr_t>(a + Arena::kPage + 1024); break;  // writable
+            case 1: where = reinterpret_cast<uintptr_t>(g_arena.guard()); break;
+            case 2: where = reinterpret_cast<uintptr_t>(g_arena.ro()); break;
+            case 3: where = reinterpret_cast<uintptr_t>(g_arena.guard() - 16); break;  // straddles the guard
+            case 4: where = 0x1000; break;
+            default: where = 0; break;
+        }
+        std::memcpy(&q->nr_arg1, &where, sizeof where);
+    }
     const nmreq sent = *q;
 
     void* p = q;
