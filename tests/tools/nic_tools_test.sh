@@ -63,12 +63,7 @@ bridge_*)
     bg bridge ip netns exec $M "$BRIDGE" -i netmap:m1_$id -i netmap:m2_$id
     waitline bridge "bridge:"
     settle 0.5
-    bg srv ip netns exec $P2 "$XFER" listen 5001 4000000
-    waitline srv listening
-    bg cli ip netns exec $P1 "$XFER" send 10.77.0.2 5001 4000000
-    waitfor cli
-    waitfor srv
-    grepq 'ok 4000000' srv
+    tcp_transfer $P2 $P1 10.77.0.2
     stop bridge
     grepq 'packets forwarded' bridge
     # Without the bridge, P1 and P2 are cut apart.
@@ -124,12 +119,7 @@ hosttap_*)
     waitline bridge "bridge:"
     settle 0.5
     ip netns exec $P1 ping -c 3 -i 0.2 -W 2 10.77.0.9 >"$out/ping" 2>&1 || fail "ping through the tap"
-    bg srv ip netns exec $M "$XFER" listen 5001 4000000
-    waitline srv listening
-    bg cli ip netns exec $P1 "$XFER" send 10.77.0.9 5001 4000000
-    waitfor cli
-    waitfor srv
-    grepq 'ok 4000000' srv
+    tcp_transfer $M $P1 10.77.0.9
     # Stopped, not gone: the interface stays the tap's, and nothing passes.
     kill -STOP "$pid_bridge"
     if ip netns exec $P1 ping -c 2 -i 0.2 -W 1 10.77.0.9 >"$out/ping_stopped" 2>&1; then

@@ -44,4 +44,15 @@ reap_all() { for p in $pids; do wait "$p" 2>/dev/null; done; pids=""; }
 # the case passed: every process started with bg has ended and nothing is
 # left in the state directory
 pass() { reap_all; check_clean; echo "PASS [$CASE]"; exit 0; }
+# tcp_transfer SRV_NS CLI_NS ADDR: 4 MB over TCP from CLI_NS to a listener
+# on port 5001 in SRV_NS at ADDR, checked byte for byte (needs XFER, the
+# tcp_xfer program)
+tcp_transfer() {
+    bg srv ip netns exec "$1" "$XFER" listen 5001 4000000
+    waitline srv listening
+    bg cli ip netns exec "$2" "$XFER" send "$3" 5001 4000000
+    waitfor cli
+    waitfor srv
+    grepq 'ok 4000000' srv
+}
 . "$(dirname "$BOUNDED")/json_port.sh"

@@ -105,12 +105,7 @@ case $CASE in
 traffic_*)
     attach_both
     ping_ok 5 || fail "A cannot ping B through the switch"
-    bg srv ip netns exec $B "$XFER" listen 5001 4000000
-    waitline srv listening
-    bg cli ip netns exec $A "$XFER" send 10.79.0.2 5001 4000000
-    waitfor cli
-    waitfor srv
-    grepq 'ok 4000000' srv
+    tcp_transfer $B $A 10.79.0.2
 
     # local port -> both peers: broadcast frames (pkt-gen's default), paced
     n=2000
