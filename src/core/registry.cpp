@@ -55,6 +55,9 @@ Registry& Registry::get() {
 
 CtlGuard::CtlGuard(Registry& r) : r_(r), err_(r.lock()) {}
 CtlGuard::CtlGuard(Registry& r, Existing) : r_(r), err_(r.lock(false)) {}
+CtlGuard::CtlGuard(Registry& r, Collect) : r_(r), err_(r.lock()) {
+    if (!err_) r_.gc();
+}
 CtlGuard::~CtlGuard() {
     if (!err_) r_.unlock();
 }

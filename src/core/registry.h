@@ -152,8 +152,10 @@ class Registry;
 class CtlGuard {
 public:
     enum Existing { kExisting };
+    enum Collect { kCollect };
     explicit CtlGuard(Registry& r);
-    CtlGuard(Registry& r, Existing);
+    CtlGuard(Registry& r, Existing);  // only if the control file exists (ENOENT otherwise)
+    CtlGuard(Registry& r, Collect);   // and, once locked, Registry::gc(): what dead processes left goes first
     ~CtlGuard();
     CtlGuard(const CtlGuard&) = delete;
     CtlGuard& operator=(const CtlGuard&) = delete;

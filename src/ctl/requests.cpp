@@ -172,11 +172,10 @@ int do_register(Descriptor& d, std::string_view name_in, nmreq_register& r, Opti
     if (int e = reject_unsupported(opts)) return e;
 
     Registry& reg = Registry::get();
-    CtlGuard g(reg);
-    if (g.error()) return g.error();
     // Reclaim what dead processes left (their exclusive rings, ports and
     // regions) before deciding anything: one connect() per binding.
-    reg.gc();
+    CtlGuard g(reg, CtlGuard::kCollect);
+    if (g.error()) return g.error();
 
     const PortShape shape{r.nr_tx_rings, r.nr_rx_rings, r.nr_tx_slots, r.nr_rx_slots,
                           r.nr_host_tx_rings, r.nr_host_rx_rings, r.nr_mem_id};

@@ -34,9 +34,8 @@ int handle_newif(Descriptor&, std::string_view name, void* body, char*) {
     auto& r = *static_cast<nmreq_vale_newif*>(body);
     if (r.nr_tx_rings > kMaxRings || r.nr_rx_rings > kMaxRings) return EINVAL;
     Registry& reg = Registry::get();
-    CtlGuard g(reg);
+    CtlGuard g(reg, CtlGuard::kCollect);  // a port left by a dead process may hold the name
     if (g.error()) return g.error();
-    reg.gc();  // a port left by a dead process may hold the name
     const PortShape shape{r.nr_tx_rings, r.nr_rx_rings, r.nr_tx_slots, r.nr_rx_slots, 0, 0, r.nr_mem_id};
     uint32_t port;
     if (int e = create_persistent(reg, name, shape, port)) return e;
@@ -52,9 +51,8 @@ int handle_newif(Descriptor&, std::string_view name, void* body, char*) {
 // NETMAP_REQ_VALE_DELIF "NAME" (no body).
 int handle_delif(Descriptor&, std::string_view name, void*, char*) {
     Registry& reg = Registry::get();
-    CtlGuard g(reg);
+    CtlGuard g(reg, CtlGuard::kCollect);  // descriptors of dead processes must not keep it busy
     if (g.error()) return g.error();
-    reg.gc();  // descriptors of dead processes must not keep it busy
     return delete_persistent(reg, name);
 }
 
@@ -68,9 +66,8 @@ int handle_attach(Descriptor&, std::string_view name, void* body, char*) {
     uint32_t m;
     bool interface;
     {
-        CtlGuard g(reg);
+        CtlGuard g(reg, CtlGuard::kCollect);  // ports of dead processes are gone, as in the kernel
         if (g.error()) return g.error();
-        reg.gc();  // ports of dead processes are gone, as in the kernel
         interface = names_interface(reg, name);
         if (!interface) {
             if (int e = attach(reg, name, mode, m)) return e;
@@ -97,9 +94,8 @@ int handle_detach(Descriptor&, std::string_view name, void* body, char*) {
         return 0;
     }
     Registry& reg = Registry::get();
-    CtlGuard g(reg);
+    CtlGuard g(reg, CtlGuard::kCollect);  // ports of dead processes are gone, as in the kernel
     if (g.error()) return g.error();
-    reg.gc();  // ports of dead processes are gone, as in the kernel
     if (int e = detach(reg, name, m)) return e;
     r.port_index = m;
     return 0;
@@ -113,9 +109,8 @@ int handle_detach(Descriptor&, std::string_view name, void* body, char*) {
 // last one.
 int list(std::string_view name, nmreq_vale_list& r, char* name_out) {
     Registry& reg = Registry::get();
-    CtlGuard g(reg);
+    CtlGuard g(reg, CtlGuard::kCollect);  // ports of dead processes are gone, as in the kernel
     if (g.error()) return g.error();
-    reg.gc();  // ports of dead processes are gone, as in the kernel
     sweep(reg);
     Area& a = area(reg);
     if (!name.empty()) {
@@ -162,9 +157,8 @@ int handle_hdr_set(Descriptor&, std::string_view name, void* body, char*) {
     auto& r = *static_cast<nmreq_port_hdr*>(body);
     if (r.nr_hdr_len != 0 && r.nr_hdr_len != 10 && r.nr_hdr_len != 12) return EINVAL;
     Registry& reg = Registry::get();
-    CtlGuard g(reg);
+    CtlGuard g(reg, CtlGuard::kCollect);
     if (g.error()) return g.error();
-    reg.gc();
     const uint32_t port = find_vale_port(reg, name);
     if (port == kNone) return ENXIO;
     VPort& v = *vport_of(reg, port);
@@ -178,9 +172,8 @@ int handle_hdr_set(Descriptor&, std::string_view name, void* body, char*) {
 int handle_hdr_get(Descriptor&, std::string_view name, void* body, char*) {
     auto& r = *static_cast<nmreq_port_hdr*>(body);
     Registry& reg = Registry::get();
-    CtlGuard g(reg);
+    CtlGuard g(reg, CtlGuard::kCollect);
     if (g.error()) return g.error();
-    reg.gc();
     uint32_t port = find_vale_port(reg, name);
     if (port == kNone) port = reg.find_port(name);
     if (port == kNone) return ENXIO;
@@ -200,9 +193,8 @@ int handle_hdr_get(Descriptor&, std::string_view name, void* body, char*) {
 int polling(std::string_view name, const nmreq_vale_polling& r, bool enable) {
     if (!name.starts_with(NM_BDG_NAME)) return EINVAL;
     Registry& reg = Registry::get();
-    CtlGuard g(reg);
+    CtlGuard g(reg, CtlGuard::kCollect);
     if (g.error()) return g.error();
-    reg.gc();
     const uint32_t port = find_vale_port(reg, name);
     if (port == kNone) return ENXIO;
     VPort& v = *vport_of(reg, port);

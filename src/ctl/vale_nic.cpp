@@ -359,9 +359,8 @@ int attach_interface(std::string_view full_name, bool host, const PortShape& sha
     }
     uint32_t port, gen;
     {
-        CtlGuard g(reg);
+        CtlGuard g(reg, CtlGuard::kCollect);
         if (g.error()) return g.error();
-        reg.gc();
         reap_dead_agents(reg);
         if (int e = nic_member_create(reg, full_name, host, shape, me, member, port)) return e;
         gen = reg.port(port).gen;
@@ -394,9 +393,8 @@ int attach_interface(std::string_view full_name, bool host, const PortShape& sha
     // Its descriptors are released by gc, its XDP program by the kernel
     // when it died.
     launch.abort();
-    CtlGuard g(reg);
+    CtlGuard g(reg, CtlGuard::kCollect);
     if (g.error()) return err;
-    reg.gc();
     if (nic_agent(reg, port, gen)) nic_member_remove(reg, port);
     return err;
 }
@@ -407,9 +405,8 @@ int detach_interface(std::string_view full_name, uint32_t& member, bool& handled
     ProcRef agent{};
     uint32_t port, gen;
     {
-        CtlGuard g(reg);
+        CtlGuard g(reg, CtlGuard::kCollect);
         if (g.error()) return g.error();
-        reg.gc();
         sweep(reg);
         port = nic_member_port(reg, full_name);
         if (port == kNone) return 0;  // not an interface (or not attached): the ordinary detach answers
@@ -427,9 +424,8 @@ int detach_interface(std::string_view full_name, uint32_t& member, bool& handled
     }
     // Not under the lock: the agent takes it to close its ports and detach.
     if (int e = stop_process(agent, kStopGraceMs)) return e;
-    CtlGuard g(reg);
+    CtlGuard g(reg, CtlGuard::kCollect);  // the agent's descriptors
     if (g.error()) return g.error();
-    reg.gc();  // the agent's descriptors
     if (nic_agent(reg, port, gen)) nic_member_remove(reg, port);
     return 0;
 }
