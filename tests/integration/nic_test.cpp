@@ -161,7 +161,7 @@ protected:
         static uint8_t buf[65536];
         while (out.size() < want && nmtest::now_s() < end) {
             pollfd p{peer_, POLLIN, 0};
-            if (::poll(&p, 1, 50) <= 0) continue;
+            if (nmtest::netmap_poll(&p, 1, 50) <= 0) continue;
             const ssize_t n = ::recv(peer_, buf, sizeof buf, MSG_DONTWAIT);
             if (n >= 14 && buf[12] == (kEtherType >> 8) && buf[13] == (kEtherType & 0xff))
                 out.emplace_back(buf, buf + n);
@@ -499,7 +499,7 @@ protected:
         uint8_t buf[2048];
         while (nmtest::now_s() < end) {
             pollfd p{peer_ip_, POLLIN, 0};
-            if (::poll(&p, 1, 20) <= 0) continue;
+            if (nmtest::netmap_poll(&p, 1, 20) <= 0) continue;
             const ssize_t len = ::recv(peer_ip_, buf, sizeof buf, MSG_DONTWAIT);
             if (len >= 42 && buf[14 + 9] == 17 && buf[36] == (7777 >> 8) && buf[37] == (7777 & 0xff)) n++;
         }
@@ -512,7 +512,7 @@ protected:
         char buf[2048];
         while (out.size() < want && nmtest::now_s() < end) {
             pollfd p{udp_, POLLIN, 0};
-            if (::poll(&p, 1, 20) <= 0) continue;
+            if (nmtest::netmap_poll(&p, 1, 20) <= 0) continue;
             const ssize_t n = ::recv(udp_, buf, sizeof buf, MSG_DONTWAIT);
             if (n >= 0) out.emplace_back(buf, static_cast<size_t>(n));
         }

@@ -431,13 +431,13 @@ TEST_F(Pipe, PollWithOtherDescriptorsAndTimeout) {
     nmtest::Chan plain;
     plain.send(7);
     pollfd fds[2] = {{s.fd, POLLIN, 0}, {plain.r, POLLIN, 0}};
-    ASSERT_EQ(::poll(fds, 2, 2000), 1);
+    ASSERT_EQ(nmtest::netmap_poll(fds, 2, 2000), 1);
     EXPECT_EQ(fds[0].revents, 0);
     EXPECT_EQ(fds[1].revents, POLLIN);
     uint32_t v;
     ASSERT_TRUE(plain.recv(v));
     const double t0 = nmtest::now_s();
-    EXPECT_EQ(::poll(fds, 2, 200), 0);
+    EXPECT_EQ(nmtest::netmap_poll(fds, 2, 200), 0);
     const double waited = nmtest::now_s() - t0;
     EXPECT_GE(waited, 0.15);
     EXPECT_LT(waited, 2.0);

@@ -759,7 +759,7 @@ void transfer(uint32_t count) {
     netmap_ring* r = rx.rx();
     while (seq < count && seconds_since(t0) < 120) {
         pollfd pfd{rx.fd, POLLIN, 0};
-        ASSERT_GE(::poll(&pfd, 1, 100), 0);
+        ASSERT_GE(nmtest::netmap_poll(&pfd, 1, 100), 0);
         uint64_t slots = 0;
         uint32_t frags = 0;
         bool ok = true;
@@ -812,7 +812,7 @@ TEST_F(Vale, PollWakesReceiver) {
     }
     const auto t0 = Clock::now();
     pollfd pfd{r.fd, POLLIN, 0};
-    ASSERT_EQ(::poll(&pfd, 1, 5000), 1);
+    ASSERT_EQ(nmtest::netmap_poll(&pfd, 1, 5000), 1);
     EXPECT_TRUE(pfd.revents & POLLIN);
     EXPECT_LT(seconds_since(t0), 2.0);
     std::vector<uint8_t> f;
@@ -823,7 +823,7 @@ TEST_F(Vale, PollWakesReceiver) {
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
     // POLLOUT is always there: a VALE sender never waits.
     pfd = pollfd{r.fd, POLLOUT, 0};
-    EXPECT_EQ(::poll(&pfd, 1, 0), 1);
+    EXPECT_EQ(nmtest::netmap_poll(&pfd, 1, 0), 1);
 }
 
 // ---------------------------------------------------------------------------
