@@ -215,6 +215,9 @@ bool Registry::binding_alive(uint32_t b) {
 }
 
 void Registry::gc() {
+    // First: a dead process's half-written exchange names a buffer twice
+    // until it is completed, and releasing its bindings may free one side.
+    monitor_collect_dead_feeders(*this);
     for (uint32_t b = 0; b < kMaxBindings; b++)
         if (hdr_->bindings[b].in_use && !binding_alive(b)) release_binding(b);
 }

@@ -110,6 +110,27 @@ struct PortEntry {
     [[nodiscard]] uint32_t total_rings(uint32_t d) const { return nrings[d] + nhost[d]; }
 };
 
+/// The batch of exchanges a feeder is writing into one RX ring of a
+/// zero-copy monitor, under that ring's lease (src/ports/monitor_zcopy.cpp).
+/// An exchange changes two records that must agree (the source slot, the
+/// monitor's shadow) and a process can die between the two stores; the
+/// next holder of the lease, finding its holder dead, completes what this
+/// says was under way and publishes the batch.
+struct ZmonBatch {
+    uint32_t armed;     // 1 while the exchange below is being written
+    uint32_t counted;   // the batch's packets are in the ring's counters already
+    uint32_t t_first;   // the ring's hwtail when the batch began
+    uint32_t t_next;    // the slot after the last one exchanged
+    // The exchange being written: the monitor's slot gets the packet `pkt`
+    // (its shadow too), the source slot the monitor's free buffer `give`.
+    uint32_t mon_slot, pkt, give;
+    uint16_t len, flags;
+    uint32_t src_zslot;      // the source is the previous monitor of a chain: its shadow entry, else kNone
+    uint32_t src_index;      // and the slot in that shadow (same ring)
+    uint64_t src_slot_ofs;   // region offset of the source netmap_slot
+    uint64_t peer_slot_ofs;  // a pipe's TX source: the peer's RX slot naming the same buffer, else 0
+};
+
 /// A zero-copy monitor's record of the buffer each slot of its RX rings
 /// holds (src/ports/monitor.cpp).  Its rings are in the watched port's
 /// region, writable by the monitor's process; this copy is not, so what
@@ -120,6 +141,7 @@ struct PortEntry {
 struct ZmonShadow {
     uint32_t in_use;
     uint32_t port;  // the monitor's port slot
+    ZmonBatch batch[kMaxRings];
     uint32_t buf[kMaxRings][kZmonMaxSlots];
 };
 

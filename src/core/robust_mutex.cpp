@@ -24,4 +24,13 @@ bool RobustMutex::lock() {
     return false;
 }
 
+RobustMutex::Try RobustMutex::try_lock() {
+    const int r = pthread_mutex_trylock(&m_);
+    if (r == EOWNERDEAD) {
+        pthread_mutex_consistent(&m_);
+        return Try::kRecovered;
+    }
+    return r == 0 ? Try::kLocked : Try::kBusy;
+}
+
 }  // namespace unetmap

@@ -17,6 +17,10 @@ public:
     void init();
     /// Returns true if the previous owner died while holding the lock.
     bool lock();
+    enum class Try { kBusy, kLocked, kRecovered };
+    /// Without waiting: kBusy (held by a live owner), kLocked, or
+    /// kRecovered (locked; the previous owner died holding it).
+    Try try_lock();
     void unlock() { pthread_mutex_unlock(&m_); }
 
 private:

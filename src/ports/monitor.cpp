@@ -59,41 +59,8 @@
 // The hook state in each of P's krings (mon_held, mon_skip) is reset when a
 // monitor is added to a port that had none (a fresh `mon_epoch`).
 //
-// Zero-copy monitors ("P/z", NR_ZCOPY_MON; netmap_monitor.c's zmon).  As
-// in netmap, /z always watches both directions (/zr, /zt are the same
-// thing), is named "P/zrt#<k>", and sees a packet only once P is done with
-// it: on TX when P's txsync reclaims the slot (sent: a pipe's receiver
-// released it, VALE copied it out, a NIC completed it), on RX when P's
-// application releases the slot.  The packet is not copied: the slot's
-// buffer is exchanged with the buffer of a free slot of the monitor's RX
-// ring i, and P's slot gets NS_BUF_CHANGED.  So the monitor lives in P's
-// region (it has no choice of nr_mem_id) and its RX rings take their
-// buffers from P's pool; its TX ring has none.
-//   Chains.  Several zero-copy monitors of P form a chain per ring, in the
-// order they were registered (`mon_seq`): the first takes what P releases;
-// each next one takes, by the same exchange, what the previous one's
-// application releases from its RX ring i (the monitor's rxsync does it).
-// A monitor whose application does not release holds the packets back
-// from the rest of the chain; P itself never waits.  A monitor whose ring
-// is full misses the oldest of the packets offered (from a packet's first
-// slot on), which stay where they were; counted as drops on its ring.
-//   Trust.  The monitor's rings are in P's region and its application may
-// write anything into them, so the buffer each of its RX slots holds is
-// kept in the control file (ZmonShadow, one entry per zero-copy monitor):
-// the exchange gives P the shadow's buffer, never what the slot says;
-// released slots get their shadow's buffer back (a zero-copy monitor cannot
-// swap buffers of its own; NS_BUF_CHANGED on its ring is ignored); and at
-// teardown the shadow says what goes back to the pool.  Buffers P's side
-// hands over are range-checked (a bad one is not exchanged: a drop).  When
-// a monitor dies or closes, P keeps a full set of buffers in its slots (each
-// exchange is one for one), the packets in the monitor's ring are lost, and
-// the chain closes over the gap.  Pipe ends: a pipe's TX slot j and its
-// peer's RX slot j name the same buffer; an exchange on a reclaimed TX slot
-// updates the peer's slot too (pipe_tx_buffer_moved), and one on a
-// released RX slot reaches the sender's TX slot through the pipe's own
-// NS_BUF_CHANGED handling.
-//   Limit: a process killed between the two stores of one exchange (its
-// own slot, the monitor's shadow) leaves one buffer named twice.
+// Zero-copy monitors ("P/z", NR_ZCOPY_MON) exchange buffers instead of
+// copying: see monitor_zcopy.cpp.
 // NS_INDIRECT slots are copied from their pointer on TX (the sender's own
 // process), from their buffer on RX.
 #include "ports/copy_fed_rx.h"
@@ -114,7 +81,8 @@
 #include "core/region.h"
 #include "core/registry.h"
 #include "ctl/copyio.h"
-#include "ports/pipe.h"
+#include "ports/monitor_zcopy.h"
+#include "ports/slot_check.h"
 #include "ports/vale.h"
 
 namespace unetmap {
@@ -124,8 +92,6 @@ namespace {
 constexpr uint32_t kMonitorMaxSlots = 4096;  // netmap: NM_MONITOR_MAXSLOTS
 
 uint64_t ident_of(const PortEntry& m, uint32_t slot) { return (static_cast<uint64_t>(m.gen) << 32) | slot; }
-
-bool is_zmon(const PortEntry& m) { return m.mon_zslot < kMaxZmons; }
 
 uint32_t bounded(uint32_t v, uint32_t dflt, uint32_t lo, uint32_t hi) {
     if (v == 0 || v < lo) return std::clamp(dflt, lo, hi);
@@ -141,13 +107,6 @@ struct Batch {
 Batch& batch() {
     thread_local Batch b;
     return b;
-}
-
-netmap_slot read_slot(const netmap_slot& s) {
-    netmap_slot v;
-    std::memcpy(&v, &s, sizeof v);
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    return v;
 }
 
 // Gather the complete packets of [j, end) into b; returns the slot after
@@ -334,128 +293,6 @@ void lose_chain(SyncContext& cx, KRing& k) {
 }
 
 // ---------------------------------------------------------------------------
-// Zero-copy monitors: the exchange
-// ---------------------------------------------------------------------------
-
-// The next zero-copy monitor of port `pp` in the chain of ring `ring`:
-// the one registered first after `after_seq` whose ring `ring` watches
-// direction `dir` (kNone: either).  nullptr if none.
-PortEntry* next_zmon(Registry& reg, PortEntry& pp, uint32_t dir, uint32_t ring, uint32_t after_seq,
-                     std::atomic<uint64_t>*& entry_out, uint64_t& ident_out) {
-    PortEntry* best = nullptr;
-    const uint32_t bit = 1u << ring;
-    for (auto& entry : pp.monitors) {
-        const uint64_t ident = entry.load(std::memory_order_acquire);
-        const uint32_t slot = static_cast<uint32_t>(ident);
-        if (ident == 0 || slot >= kMaxPorts) continue;
-        PortEntry& m = reg.port(slot);
-        if (!is_zmon(m) || m.mon_seq <= after_seq || (best && m.mon_seq >= best->mon_seq)) continue;
-        const uint32_t w = dir == kNone ? m.mon_watch[kTx].load(std::memory_order_relaxed) |
-                                              m.mon_watch[kRx].load(std::memory_order_relaxed)
-                                        : m.mon_watch[dir].load(std::memory_order_relaxed);
-        if (!(w & bit) || ring >= std::min(m.nrings[kRx], kMaxRings)) continue;
-        best = &m;
-        entry_out = &entry;
-        ident_out = ident;
-    }
-    return best;
-}
-
-// Where the slots handed to a zero-copy monitor come from.
-struct ZSource {
-    netmap_ring* ring;
-    uint32_t n;               // its number of slots
-    uint32_t* shadow;         // a monitor's shadow of that ring (the buffers it truly holds), or null
-    SyncContext* pipe_cx;     // a pipe end's TX ring: keep the peer's RX slots in step
-    const KRing* pipe_k;
-};
-
-// Exchange the buffers of slots [beg, end) of `src` with those of the free
-// slots of monitor `m`'s RX ring `r` (all in `region`, P's), in order: the
-// monitor's slots get the packets, the source's slots the monitor's free
-// buffers (NS_BUF_CHANGED).  The caller holds the source ring (its sync).
-void zmon_take(Registry& reg, Region& region, std::atomic<uint64_t>& entry, uint64_t ident, PortEntry& m,
-               uint32_t r, const ZSource& src, uint32_t beg, uint32_t end) {
-    KRing& mk = m.kring[kRx][r];
-    if (m.mon_zslot >= kMaxZmons) return;
-    uint32_t* shadow = reg.hdr().zmon[m.mon_zslot].buf[r];
-    uint64_t pkts = 0, bytes = 0, drops = 0;
-    bool sent = false;
-    {
-        RobustLock lk(mk.lease);
-        // Still listed under the lease: not being freed (see monitor_destroy).
-        if (entry.load(std::memory_order_relaxed) != ident) return;
-        auto* mring = region.at<netmap_ring>(mk.ring_ofs);
-        const uint32_t mn = mk.num_slots;
-        uint32_t t = mk.hwtail.load(std::memory_order_relaxed);
-        const uint32_t c = mk.hwcur.load(std::memory_order_acquire);  // slots the monitor released
-        if (mn > kZmonMaxSlots || t >= mn || c >= mn) return;
-        const uint32_t room = mn - 1 - ring_dist(c, t, mn);
-        uint32_t count = ring_dist(beg, end, src.n);
-        if (count > room) {
-            // The oldest do not fit: skip them, up to the start of a packet.
-            uint32_t skip = count - room;
-            bool in_chain = false;
-            while (count > 0 && (skip > 0 || in_chain)) {
-                const uint16_t f = __atomic_load_n(&src.ring->slot[beg].flags, __ATOMIC_RELAXED);
-                in_chain = f & NS_MOREFRAG;
-                drops += !in_chain;
-                beg = ring_next(beg, src.n);
-                count--;
-                if (skip) skip--;
-            }
-        }
-        const uint32_t bsz = region.buf_size();
-        for (; beg != end; beg = ring_next(beg, src.n)) {
-            netmap_slot& ss = src.ring->slot[beg];
-            const netmap_slot s = read_slot(ss);
-            const uint32_t pkt = src.shadow ? src.shadow[beg] : s.buf_idx;
-            const uint32_t give = shadow[t];
-            if (!region.valid_buf(pkt) || !region.valid_buf(give)) {  // not a buffer: not exchanged
-                drops += !(s.flags & NS_MOREFRAG);
-                continue;
-            }
-            netmap_slot& ms = mring->slot[t];
-            ms.buf_idx = pkt;
-            ms.len = static_cast<uint16_t>(std::min<uint32_t>(s.len, bsz));
-            ms.flags = s.flags & NS_MOREFRAG;
-            ms.ptr = 0;
-            shadow[t] = pkt;
-            __atomic_store_n(&ss.buf_idx, give, __ATOMIC_RELAXED);
-            __atomic_store_n(&ss.flags, static_cast<uint16_t>(s.flags | NS_BUF_CHANGED), __ATOMIC_RELAXED);
-            if (src.shadow) src.shadow[beg] = give;
-            if (src.pipe_cx) pipe_tx_buffer_moved(*src.pipe_cx, *src.pipe_k, beg, give);
-            bytes += ms.len;
-            pkts += !(s.flags & NS_MOREFRAG);
-            t = ring_next(t, mn);
-            sent = true;
-        }
-        mk.hwtail.store(t, std::memory_order_release);
-    }
-    if (pkts) mk.packets.fetch_add(pkts, std::memory_order_relaxed);
-    if (bytes) mk.bytes.fetch_add(bytes, std::memory_order_relaxed);
-    if (drops) mk.drops.fetch_add(drops, std::memory_order_relaxed);
-    if (sent) {
-        std::atomic_thread_fence(std::memory_order_seq_cst);  // publish before checking sleepers
-        reg.notify(m, kRx, r);
-    }
-}
-
-// Slots [beg, end) of ring k of the watched port are done with (TX:
-// reclaimed by its txsync; RX: released by its application): the first
-// zero-copy monitor of that ring takes them.
-void zmon_feed(SyncContext& cx, KRing& k, uint32_t beg, uint32_t end) {
-    if (beg == end || k.ring_id >= kMaxRings) return;
-    std::atomic<uint64_t>* entry = nullptr;
-    uint64_t ident = 0;
-    PortEntry* m = next_zmon(cx.reg, cx.port, k.dir, k.ring_id, 0, entry, ident);
-    if (!m) return;
-    const bool pipe_tx = k.dir == kTx && (cx.port.kind == PortKind::PipeMaster || cx.port.kind == PortKind::PipeSlave);
-    const ZSource src{cx.region.at<netmap_ring>(k.ring_ofs), k.num_slots, nullptr, pipe_tx ? &cx : nullptr, &k};
-    zmon_take(cx.reg, cx.region, *entry, ident, *m, k.ring_id, src, beg, end);
-}
-
-// ---------------------------------------------------------------------------
 // The monitor port's own callbacks
 // ---------------------------------------------------------------------------
 
@@ -474,28 +311,15 @@ void monitor_destroy(Registry& reg, uint32_t port) {
             if (entry.compare_exchange_strong(expected, 0, std::memory_order_seq_cst))
                 pp.nmonitors.fetch_sub(1, std::memory_order_relaxed);
         }
-        // Wait out feeders that found the entry before it was cleared.
+        // Wait out feeders that found the entry before it was cleared; one
+        // that died there left a zero-copy batch to complete.
         for (uint32_t r = 0; r < std::min(m.total_rings(kRx), kMaxRingsAll); r++) {
             RobustLock lk(m.kring[kRx][r].lease);
+            if (lk.recovered() && is_zmon(m))
+                if (auto region = reg.region(m.region)) zmon_lease_recovered(reg, *region, m, r);
         }
     }
-    if (is_zmon(m)) {
-        // Free what the shadow says the monitor holds, not what its rings say.
-        ZmonShadow& zs = reg.hdr().zmon[m.mon_zslot];
-        if (auto region = reg.region(m.region)) {
-            for (uint32_t r = 0; r < std::min(m.nrings[kRx], kMaxRings); r++) {
-                const KRing& k = m.kring[kRx][r];
-                auto* ring = region->at<netmap_ring>(k.ring_ofs);
-                for (uint32_t j = 0; j < std::min(k.num_slots, kZmonMaxSlots); j++) ring->slot[j].buf_idx = zs.buf[r][j];
-            }
-            for (uint32_t r = 0; r < std::min(m.nrings[kTx], kMaxRingsAll); r++) {
-                const KRing& k = m.kring[kTx][r];
-                auto* ring = region->at<netmap_ring>(k.ring_ofs);
-                for (uint32_t j = 0; j < k.num_slots; j++) ring->slot[j].buf_idx = 0;  // it has none
-            }
-        }
-        zs.in_use = 0;
-    }
+    if (is_zmon(m)) zmon_shadow_release(reg, m);
     monitor_port_init(m);
     const uint32_t one[1] = {port};
     reg.free_ports(one);
@@ -513,29 +337,7 @@ int monitor_rxsync(SyncContext& cx, KRing& k) {
         release_copy_fed_rx(cx.region, k);  // the watched port's syncs fill the ring
         return 0;
     }
-    // Zero-copy: released slots show the buffers they truly hold again
-    // (whatever the application wrote there), then go to the next monitor
-    // of the chain, if any, by exchange.
-    const uint32_t n = k.num_slots, head = k.rhead, r = k.ring_id;
-    if (r >= kMaxRings || n > kZmonMaxSlots) return EINVAL;
-    uint32_t* shadow = cx.reg.hdr().zmon[m.mon_zslot].buf[r];
-    auto* ring = cx.region.at<netmap_ring>(k.ring_ofs);
-    const uint32_t hwcur = k.hwcur.load(std::memory_order_relaxed);
-    for (uint32_t j = hwcur; j != head; j = ring_next(j, n)) {
-        netmap_slot& s = ring->slot[j];
-        __atomic_store_n(&s.buf_idx, shadow[j], __ATOMIC_RELAXED);
-        const uint16_t f = __atomic_load_n(&s.flags, __ATOMIC_RELAXED);
-        if (f & NS_BUF_CHANGED) __atomic_store_n(&s.flags, static_cast<uint16_t>(f & ~NS_BUF_CHANGED), __ATOMIC_RELAXED);
-    }
-    if (hwcur != head && m.mon_parent < kMaxPorts) {
-        std::atomic<uint64_t>* entry = nullptr;
-        uint64_t ident = 0;
-        if (PortEntry* next = next_zmon(cx.reg, cx.reg.port(m.mon_parent), kNone, r, m.mon_seq, entry, ident))
-            zmon_take(cx.reg, cx.region, *entry, ident, *next, r, ZSource{ring, n, shadow, nullptr, nullptr}, hwcur, head);
-    }
-    k.hwcur.store(head, std::memory_order_release);  // the feeders' free space
-    (void)k.hwtail.load(std::memory_order_acquire);
-    return 0;
+    return zmon_rxsync(cx, k);
 }
 
 }  // namespace
@@ -596,14 +398,8 @@ int monitor_create(Registry& reg, std::string_view name, uint64_t flags, const P
     if (free_entry == kNone)
         return UNETMAP_REFUSE(ENOMEM, "monitor of '%.*s': the port has %u monitors already", static_cast<int>(name.size()),
                               name.data(), PortEntry::kMaxMonitors);
-    uint32_t zslot = kNone;
-    if (zcopy) {
-        for (uint32_t i = 0; i < kMaxZmons && zslot == kNone; i++)
-            if (!reg.hdr().zmon[i].in_use) zslot = i;
-        if (zslot == kNone)
-            return UNETMAP_REFUSE(ENOMEM, "zero-copy monitor of '%.*s': %u zero-copy monitors exist already (all ports together)",
-                                  static_cast<int>(name.size()), name.data(), kMaxZmons);
-    }
+    const uint32_t zslot = zcopy ? zmon_free_shadow(reg, name) : kNone;
+    if (zcopy && zslot == kNone) return ENOMEM;
 
     const uint32_t nrings[2] = {1, std::max(pp.nrings[kTx], pp.nrings[kRx])};
     // A copy monitor mirrors the watched port's host ring too (NIC ports:
@@ -636,22 +432,12 @@ int monitor_create(Registry& reg, std::string_view name, uint64_t flags, const P
     if (e) return e;
     PortEntry& m = reg.port(out);
     m.mon_parent = parent;
-    if (zcopy) {
-        ZmonShadow& zs = reg.hdr().zmon[zslot];
-        auto r = reg.region(m.region);
-        if (!r || nrings[kRx] > kMaxRings || nslots[kRx] > kZmonMaxSlots) {  // cannot happen
+    if (zcopy)
+        if (int ze = zmon_shadow_claim(reg, out, zslot)) {  // cannot happen: the rings fit
             const uint32_t one[1] = {out};
             reg.free_ports(one);
-            return ENOMEM;
+            return ze;
         }
-        for (uint32_t i = 0; i < nrings[kRx]; i++) {
-            const auto* ring = r->at<netmap_ring>(m.kring[kRx][i].ring_ofs);
-            for (uint32_t j = 0; j < nslots[kRx]; j++) zs.buf[i][j] = ring->slot[j].buf_idx;
-        }
-        zs.port = out;
-        zs.in_use = 1;
-        m.mon_zslot = zslot;
-    }
     pp.refs++;  // the monitor keeps what it watches
     m.refs++;   // the caller's
     return 0;
@@ -684,20 +470,7 @@ void monitor_activate(Registry& reg, uint32_t port, uint64_t flags, uint32_t fir
 }
 
 void monitor_repair(Registry& reg, uint32_t* port_refs) {
-    // Zero-copy shadows whose monitor is gone (killed half-way through
-    // creating or freeing it), and monitors whose shadow is gone.
-    for (uint32_t z = 0; z < kMaxZmons; z++) {
-        ZmonShadow& zs = reg.hdr().zmon[z];
-        if (!zs.in_use) continue;
-        if (zs.port >= kMaxPorts || !reg.port(zs.port).in_use || reg.port(zs.port).kind != PortKind::Monitor ||
-            reg.port(zs.port).mon_zslot != z)
-            zs.in_use = 0;
-    }
-    for (uint32_t i = 0; i < kMaxPorts; i++) {
-        PortEntry& m = reg.port(i);
-        if (m.in_use && m.kind == PortKind::Monitor && is_zmon(m) && !reg.hdr().zmon[m.mon_zslot].in_use)
-            m.mon_zslot = kNone;
-    }
+    zmon_repair(reg);
     for (uint32_t i = 0; i < kMaxPorts; i++) {
         PortEntry& p = reg.port(i);
         if (!p.in_use) continue;

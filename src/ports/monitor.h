@@ -53,6 +53,9 @@ void monitor_activate(Registry& reg, uint32_t port, uint64_t flags, uint32_t fir
 /// Registry::repair: add the references monitors hold on the ports they
 /// watch to `port_refs` and rebuild the ports' monitor lists.
 void monitor_repair(Registry& reg, uint32_t* port_refs);
+/// Registry::gc, before it releases dead bindings: zero-copy exchanges a
+/// dead process left half-written are completed (monitor_zcopy.cpp).
+void monitor_collect_dead_feeders(Registry& reg);
 
 // ---- data path (the watched ring's busy word held) ------------------------------
 

@@ -188,11 +188,11 @@ int pipe_rxsync(SyncContext& cx, KRing& k) {
 
 }  // namespace
 
-void pipe_tx_buffer_moved(SyncContext& cx, const KRing& k, uint32_t slot, uint32_t buf) {
-    if (cx.port.peer >= kMaxPorts || k.ring_id >= kMaxRings) return;
-    const KRing& rk = cx.reg.port(cx.port.peer).kring[kRx][k.ring_id];
-    if (slot >= rk.num_slots) return;
-    __atomic_store_n(&cx.region.at<netmap_ring>(rk.ring_ofs)->slot[slot].buf_idx, buf, __ATOMIC_RELAXED);
+uint64_t pipe_coupled_rx_ring(Registry& reg, const PortEntry& port, const KRing& k) {
+    const bool pipe = port.kind == PortKind::PipeMaster || port.kind == PortKind::PipeSlave;
+    if (!pipe || k.dir != kTx || port.peer >= kMaxPorts || k.ring_id >= kMaxRings) return 0;
+    const KRing& rk = reg.port(port.peer).kring[kRx][k.ring_id];
+    return rk.num_slots == k.num_slots ? rk.ring_ofs : 0;
 }
 
 extern const PortType pipe_port_type = {

@@ -7,15 +7,16 @@
 
 namespace unetmap {
 
+class Registry;
 struct KRing;
+struct PortEntry;
 
-/// A buffer was moved into slot `slot` of TX ring `k` of pipe end
-/// `cx.port`, a slot its txsync has reclaimed (a zero-copy monitor took the
-/// old one).  The peer's RX ring names the same buffer at the same index
-/// until the next send overwrites it; keep it so, so that the buffer the
-/// slot gave away is not found in the pipe's slots when the pipe is freed.
-/// Called in the sender's sync (its TX ring busy): the peer's slot is in
-/// its free zone, which only that sync writes.
-void pipe_tx_buffer_moved(SyncContext& cx, const KRing& k, uint32_t slot, uint32_t buf);
+/// Ring `k` of `port`: if it is a pipe end's TX ring, the region offset
+/// of the peer's RX ring coupled with it (slot j of both names the same
+/// buffer), else 0.  A zero-copy monitor that moves a buffer into a
+/// reclaimed TX slot writes it into the coupled slot too (the slot is in
+/// the peer's free zone, which only the sender's sync writes), so that the
+/// buffer given away is not found in the pipe's slots when it is freed.
+uint64_t pipe_coupled_rx_ring(Registry& reg, const PortEntry& port, const KRing& k);
 
 }  // namespace unetmap

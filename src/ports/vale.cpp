@@ -70,6 +70,7 @@
 #include "ports/gso_split.h"
 #include "ports/partial_csum.h"
 #include "ports/vale.h"
+#include "ports/slot_check.h"
 
 #include <algorithm>
 #include <array>
@@ -451,14 +452,6 @@ inline uint64_t load_mac(const unsigned char* p) {
 inline uint32_t mac_hash(uint64_t mac) {  // top 10 bits of a multiplicative hash
     static_assert(kHashSize == 1024);
     return static_cast<uint32_t>((mac * 0x9E3779B97F4A7C15ULL) >> 54);
-}
-
-// Read a slot the user may be writing concurrently, once.
-inline netmap_slot read_slot(const netmap_slot& s) {
-    netmap_slot v;
-    std::memcpy(&v, &s, sizeof v);
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    return v;
 }
 
 // The virtio-net header (struct virtio_net_hdr, little-endian as on the

@@ -892,3 +892,131 @@ TEST_F(Monitor, ZcopyErrors) {
     EXPECT_TRUE(BuffersAccountedFor(master.reg.nr_mem_id, master.reg.nr_memsize,
                                     cat(bufs_of(master.tx()), bufs_of(master.rx()))));
 }
+
+// ---------------------------------------------------------------------------
+// A process killed in the middle of a zero-copy exchange
+// ---------------------------------------------------------------------------
+//
+// UNETMAP_CRASH_AT=zmon_exchange:K (src/core/crash_point.h) kills the child
+// at its K-th exchange, after the monitor's shadow took the packet and
+// before the source slot got the monitor's free buffer: the packet's
+// buffer is named twice, the free one nowhere, and the batch unpublished.
+
+namespace {
+
+constexpr uint32_t kKilledAt = 30;
+
+pid_t spawn_killed_at_exchange(const std::string& role, const std::vector<std::string>& args) {
+    const std::string spec = "zmon_exchange:" + std::to_string(kKilledAt);
+    ::setenv("UNETMAP_CRASH_AT", spec.c_str(), 1);  // read when the child's library loads
+    const pid_t child = nmtest::spawn_role(role, args);
+    ::unsetenv("UNETMAP_CRASH_AT");
+    return child;
+}
+
+// True once `child` has died of SIGKILL (waits up to 10 s; kills it otherwise).
+bool died_of_sigkill(pid_t child) {
+    const double end = nmtest::now_s() + 10;
+    int st = 0;
+    while (::waitpid(child, &st, WNOHANG) == 0) {
+        if (nmtest::now_s() > end) {
+            nmtest::kill_child(child);
+            return false;
+        }
+        ::usleep(1000);
+    }
+    return WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
+}
+
+}  // namespace
+
+// Binds the master end too and sends; its txsyncs reclaim what the
+// parent's slave end released, feeding the parent's zero-copy monitor.
+NMTEST_ROLE(zmon_fed_by_killed_sender) {
+    Port master;
+    if (master.open(args[0].c_str())) return 2;
+    if (send(master, frames(1, 0, nmtest::arg_u32(args, 1)))) return 3;
+    const double end = nmtest::now_s() + 10;
+    while (nmtest::now_s() < end) {  // until the crash point kills it
+        if (master.txsync()) return 4;
+        ::usleep(1000);
+    }
+    return 5;
+}
+
+// The pipe case: the source slot is a pipe's TX slot, whose peer RX slot
+// names the same buffer.  Completed by the next feeder that takes the
+// monitor ring's lease (here: the parent's own txsync on the same ring).
+TEST_F(Monitor, ZcopyExchangeOfAKilledSenderIsCompleted) {
+    Port master, slave, z;
+    ASSERT_EQ(master.open("zk{1"), 0);
+    ASSERT_EQ(slave.open("zk}1"), 0);
+    ASSERT_EQ(open_monitor(z, "zk{1", NR_ZCOPY_MON), 0);
+    const pid_t child = spawn_killed_at_exchange("zmon_fed_by_killed_sender", {"zk{1", "64"});
+    EXPECT_EQ(recv_n(slave, 64), frames(1, 0, 64));  // released: the child's txsync reclaims them
+    ASSERT_TRUE(died_of_sigkill(child));
+
+    // The first kKilledAt exchanges reach the monitor, the last one
+    // completed for the dead sender, once a feeder takes the lease.
+    ASSERT_EQ(send(master, frames(1, 100, 10)), 0);
+    EXPECT_EQ(recv_n(slave, 10), frames(1, 100, 10));
+    ASSERT_EQ(master.txsync(), 0);
+    auto want = frames(1, 0, kKilledAt);
+    const auto more = frames(1, 100, 10);
+    want.insert(want.end(), more.begin(), more.end());
+    EXPECT_EQ(peek(z), want);
+    const auto st = monitor_stats("zk{1");
+    ASSERT_EQ(st.size(), 1u);
+    EXPECT_EQ(st[0].rx_packets, kKilledAt + 10);
+    for (uint32_t j = 0; j < master.tx()->num_slots; j++)
+        ASSERT_EQ(master.tx()->slot[j].buf_idx, slave.rx()->slot[j].buf_idx) << "slot " << j;
+    EXPECT_TRUE(BuffersAccountedFor(master.reg.nr_mem_id, master.reg.nr_memsize,
+                                    cat(cat(bufs_of(master.tx()), bufs_of(master.rx())), zmon_held("zk{1/zrt#0"))));
+    z.close();
+    EXPECT_TRUE(BuffersAccountedFor(master.reg.nr_mem_id, master.reg.nr_memsize,
+                                    cat(bufs_of(master.tx()), bufs_of(master.rx()))));
+}
+
+// The first monitor of a chain, in a process killed while its rxsync
+// passes what it released on to the second.
+NMTEST_ROLE(zmon_killed_passing_on) {
+    Port z1;
+    if (open_monitor(z1, args[0].c_str(), NR_ZCOPY_MON)) return 2;
+    nmtest::chan_send(std::stoi(args[1]), 1);
+    const uint32_t want = nmtest::arg_u32(args, 2);
+    const double end = nmtest::now_s() + 10;
+    while (peek(z1).size() < want && nmtest::now_s() < end) z1.poll(POLLIN, 100);
+    if (release(z1)) return 3;  // killed in here
+    return 4;
+}
+
+// The chained case: the source is the previous monitor's shadow.  Here
+// the next control operation (its garbage collection) completes the
+// exchange, before it frees the dead monitor and what its shadow names.
+TEST_F(Monitor, ZcopyExchangeOfAKilledMonitorIsCompletedBeforeItIsFreed) {
+    Port a, b, z2;
+    ASSERT_EQ(a.open("vale12:a"), 0);
+    ASSERT_EQ(b.open("vale12:b"), 0);
+    nmtest::Chan ready;
+    const pid_t child = spawn_killed_at_exchange("zmon_killed_passing_on", {"vale12:a", ready.ws(), "50"});
+    uint32_t v = 0;
+    ASSERT_TRUE(ready.recv(v));
+    ASSERT_EQ(open_monitor(z2, "vale12:a", NR_ZCOPY_MON), 0);  // second in the chain
+    ASSERT_EQ(send(a, frames(1, 0, 50)), 0);
+    EXPECT_EQ(recv_n(b, 50).size(), 50u);
+    ASSERT_TRUE(died_of_sigkill(child));
+    EXPECT_EQ(monitor_stats("vale12:a").size(), 2u);  // not collected yet
+    Port other;
+    ASSERT_EQ(other.open("vale12:c"), 0);  // collects: completes the exchange, then frees z1
+    const auto st = monitor_stats("vale12:a");
+    ASSERT_EQ(st.size(), 1u);
+    EXPECT_EQ(st[0].rx_packets, kKilledAt);
+    EXPECT_EQ(peek(z2), frames(1, 0, kKilledAt));
+    EXPECT_TRUE(BuffersAccountedFor(a.reg.nr_mem_id, a.reg.nr_memsize,
+                                    cat(cat(bufs_of(a.tx()), bufs_of(a.rx())), zmon_held("vale12:a/zrt#1"))));
+    // The chain goes on from z2.
+    ASSERT_EQ(release(z2), 0);
+    ASSERT_EQ(send(a, frames(1, 50, 20)), 0);
+    EXPECT_EQ(recv_n(b, 20).size(), 20u);
+    EXPECT_EQ(peek(z2), frames(1, 50, 20));
+}
