@@ -930,12 +930,14 @@ bool died_of_sigkill(pid_t child) {
 
 }  // namespace
 
-// Binds the master end too and sends; its txsyncs reclaim what the
-// parent's slave end released, feeding the parent's zero-copy monitor.
+// Binds the master end too and sends, then says so; its next txsyncs
+// reclaim what the parent's slave end released, feeding the parent's
+// zero-copy monitor.
 NMTEST_ROLE(zmon_fed_by_killed_sender) {
     Port master;
     if (master.open(args[0].c_str())) return 2;
-    if (send(master, frames(1, 0, nmtest::arg_u32(args, 1)))) return 3;
+    if (send(master, frames(1, 0, nmtest::arg_u32(args, 1)), 0, 1024)) return 3;
+    nmtest::chan_send(std::stoi(args[2]), 1);
     const double end = nmtest::now_s() + 10;
     while (nmtest::now_s() < end) {  // until the crash point kills it
         if (master.txsync()) return 4;
@@ -952,8 +954,13 @@ TEST_F(Monitor, ZcopyExchangeOfAKilledSenderIsCompleted) {
     ASSERT_EQ(master.open("zk{1"), 0);
     ASSERT_EQ(slave.open("zk}1"), 0);
     ASSERT_EQ(open_monitor(z, "zk{1", NR_ZCOPY_MON), 0);
-    const pid_t child = spawn_killed_at_exchange("zmon_fed_by_killed_sender", {"zk{1", "64"});
-    EXPECT_EQ(recv_n(slave, 64), frames(1, 0, 64));  // released: the child's txsync reclaims them
+    nmtest::Chan sent;
+    const pid_t child = spawn_killed_at_exchange("zmon_fed_by_killed_sender", {"zk{1", "64", sent.ws()});
+    // All 64 sent before any is released (one txsync): none is reclaimed
+    // while the child is still sending.
+    uint32_t v = 0;
+    ASSERT_TRUE(sent.recv(v, 20000));
+    EXPECT_EQ(recv_n(slave, 64), frames(1, 0, 64));  // released: the child's next txsync reclaims them
     ASSERT_TRUE(died_of_sigkill(child));
 
     // The first kKilledAt exchanges reach the monitor, the last one
