@@ -5,19 +5,22 @@
 # under traffic (issue 9; chaos_test.sh does the same for ports, pipes and
 # a bridge, but never kills an agent).  In network namespaces of its own:
 #
-#   [M] valeK<pid>:vtx, :vrx (persistent)   [P]
-#        valeK<pid>:ca_<pid> <-agent-> ca_<pid> ==veth== cp_<pid>
+#   [M] valek<pid>:vtx, :vrx (persistent)   [P]
+#        valek<pid>:ca_<pid> <-agent-> ca_<pid> ==veth== cp_<pid>
 #
 # For CHAOS_SECONDS (default 15), at random moments, one of these is
 # SIGKILLed and restarted:
-#   vtx    pkt-gen tx on valeK:vtx (unthrottled half the time: a kill then
+#   vtx    pkt-gen tx on valek:vtx (unthrottled half the time: a kill then
 #          often lands in a txsync holding the member's or vrx's RX lease);
-#   vrx    pkt-gen rx on valeK:vrx;
+#   vrx    pkt-gen rx on valek:vrx;
 #   peer   pkt-gen tx or rx on netmap:cp_<pid> in P (what goes through the
 #          agent both ways);
 #   agent  unetmap-vale-agent, the attach's forwarding process (busy in the
-#          member's txsync when the peer sends); re-attached at once 7 times
-#          in 10, else left dead under traffic until a later attach;
+#          member's txsync when the peer sends); 3 times in 10 left dead
+#          under traffic for a while, else re-attached at once by one of:
+#          valectl -a; a valectl -a SIGKILLed 0-80 ms after it started,
+#          then valectl -a; a valectl -a whose new agent is SIGKILLed
+#          0-20 ms after it appears (in its start-up or handshake);
 # or a valectl invocation in M (attach/detach of the interface, list, -v,
 # persistent port churn) is started and, half the time, SIGKILLed 0-80 ms
 # later: inside the attach's agent start-up, its handshake, or a detach
@@ -31,12 +34,15 @@
 #    running", and the interface has no XDP program; once the agents left
 #    by SIGKILLed attaches are gone (within 5 s: they get EOF on their
 #    handshake), valectl -a succeeds, reaps the dead member and starts a
-#    new agent;
+#    new agent; an attach whose agent was SIGKILLed while starting either
+#    succeeded first or fails leaving no member, no agent, no XDP program;
 #  - no deadlock: every ~2 s nmstat --json and valectl (list) answer
 #    within 10 s; the persistent ports' counters never go backwards;
-#  - afterwards, with exactly one agent of ours running, two clean runs of
-#    N frames of 100 bytes, paced at 50 kpps (counts are exact whatever the
-#    pacing; it only keeps drops rare):
+#  - afterwards, with exactly one agent of ours running (the one that lived
+#    through the chaos if it is sure to stay, else a fresh attach after
+#    valectl -d) and vtx/vrx flushed of what killed users left, two clean
+#    runs of N frames of 100 bytes, paced at 50 kpps (counts are exact
+#    whatever the pacing; it only keeps drops rare):
 #     peer -> ca -> agent -> switch -> vrx:
 #        pkt-gen Sent N = cp tx_packets + cp tx_dropped (kernel: a frame
 #        veth could not queue is counted as the sender's tx_dropped);
