@@ -457,8 +457,8 @@ for a in "${actors[@]}"; do
     if alive "$p"; then killwait "$p" "$a"; kills=$((kills + 1)); else wait "$p" 2>/dev/null; fi
     unset "pid[$a]"
 done
-echo "chaos_agent: $starts starts, $kills SIGKILLs, $early early exits; $agent_kills agents SIGKILLed" \
-     "($starting_kills while starting, $failed_attaches attaches failing so), $attaches attaches; $ctl_runs valectl runs, $ctl_kills SIGKILLed; $probes probes"
+echo "chaos_agent: $starts starts, $kills SIGKILLs, $early early exits; $agent_kills running agents and" \
+     "$starting_kills starting ones SIGKILLed ($failed_attaches attaches failed so), $attaches attaches; $ctl_runs valectl runs, $ctl_kills SIGKILLed; $probes probes"
 grep -l 'bounded.sh:' "$out"/* >/dev/null 2>&1 && fail "a process hung (watchdog report above): $(grep -h 'bounded.sh:' "$out"/*)"
 
 # ---- back to a known state -----------------------------------------------------
