@@ -135,18 +135,7 @@ fail() {
     [ "$BASHPID" = $$ ] || kill -TERM $$
     exit 1
 }
-alive() { [ -d /proc/"$1" ] && [ "$(awk '{print $3}' /proc/"$1"/stat 2>/dev/null)" != Z ]; }
-# SIGKILL pid $1 (named $2) and reap it if it is ours; gone within 5 s
-killwait() {
-    kill -9 "$1" 2>/dev/null
-    local i=0
-    while alive "$1"; do
-        i=$((i + 1))
-        [ $i -lt 50 ] || fail "$2 (pid $1) still there 5 s after SIGKILL: $(cat /proc/"$1"/wchan 2>/dev/null)"
-        sleep 0.1
-    done
-    wait "$1" 2>/dev/null
-}
+. "$(dirname "$0")/chaoslib.sh"  # alive, killwait, restart
 # wait (bounded, 5 s) until pid $1 is gone by itself
 wait_gone() {
     local i=0
@@ -248,20 +237,6 @@ start() {
     "$BOUNDED" "$LIFE" "${cmd[@]}" >>"$out/$a" 2>&1 &
     pid[$a]=$!
     starts=$((starts + 1))
-}
-restart() {
-    local a=$1 p=${pid[$1]}
-    if alive "$p"; then
-        killwait "$p" "$a"
-        kills=$((kills + 1))
-    else
-        # exited on its own (the peer's port busy a moment, say): keep the
-        # status; only a watchdog report is a failure (checked at the end)
-        wait "$p" 2>/dev/null
-        echo "== exited by itself, status $?" >>"$out/$a"
-        early=$((early + 1))
-    fi
-    start "$a"
 }
 
 # Agents started by SIGKILLed attaches are never told to go: they see EOF

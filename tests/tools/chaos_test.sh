@@ -55,18 +55,7 @@ fail() {
     echo "--- state directory:" >&3; ls -la "$dir" >&3
     exit 1
 }
-alive() { [ -d /proc/"$1" ] && [ "$(awk '{print $3}' /proc/"$1"/stat 2>/dev/null)" != Z ]; }
-# SIGKILL pid $1 (actor $2) and reap it; it must be gone within 5 s
-killwait() {
-    kill -9 "$1" 2>/dev/null
-    i=0
-    while alive "$1"; do
-        i=$((i + 1))
-        [ $i -lt 50 ] || fail "$2 (pid $1) still there 5 s after SIGKILL: $(cat /proc/"$1"/wchan 2>/dev/null)"
-        sleep 0.1
-    done
-    wait "$1" 2>/dev/null
-}
+. "$(dirname "$0")/chaoslib.sh"  # alive, killwait, restart
 
 # ---- the actors ------------------------------------------------------------
 actors=(vtx vrx etx erx ptx brg prx)
@@ -87,20 +76,6 @@ start() {
     "$BOUNDED" "$LIFE" "${cmd[@]}" >>"$out/$a" 2>&1 &
     pid[$a]=$!
     starts=$((starts + 1))
-}
-restart() {
-    local a=$1 p=${pid[$1]}
-    if alive "$p"; then
-        killwait "$p" "$a"
-        kills=$((kills + 1))
-    else
-        # exited on its own (a port it could not open, say): keep the
-        # status; only a watchdog report is a failure (checked at the end)
-        wait "$p" 2>/dev/null
-        echo "== exited by itself, status $?" >>"$out/$a"
-        early=$((early + 1))
-    fi
-    start "$a"
 }
 
 # ---- valectl churn -----------------------------------------------------------
