@@ -417,21 +417,11 @@ while [ $SECONDS -lt $end ] && [ $rounds -lt 5000 ]; do
         probe probe.json
         "$BOUNDED" 10 "$VALECTL" >"$out/probe.list" 2>&1 || fail "valectl (list) failed or hung: $(cat "$out/probe.list")"
         probes=$((probes + 1))
-        for c in vtx:tx.packets vtx:tx.bytes vrx:rx.packets vrx:rx.drops vrx:rx.bytes; do
-            v=$(json_port probe.json "$SW:${c%%:*}" "${c#*:}")
-            [ -n "$v" ] || fail "nmstat: no $SW:${c%%:*} ${c#*:} (persistent port gone?)"
-            [ "$v" -ge "${last[$c]:-0}" ] || fail "nmstat: $SW:$c went back from ${last[$c]} to $v"
-            last[$c]=$v
-        done
+        counters_grow probe.json "$SW" vtx:tx.packets vtx:tx.bytes vrx:rx.packets vrx:rx.drops vrx:rx.bytes
         last_probe=$SECONDS
     fi
 done
-# the end: everyone still running is SIGKILLed too
-for a in "${actors[@]}"; do
-    p=${pid[$a]}
-    if alive "$p"; then killwait "$p" "$a"; kills=$((kills + 1)); else wait "$p" 2>/dev/null; fi
-    unset "pid[$a]"
-done
+kill_remaining
 echo "chaos_agent: $starts starts, $kills SIGKILLs, $early early exits; $agent_kills running agents and" \
      "$starting_kills starting ones SIGKILLed ($failed_attaches attaches failed so), $attaches attaches; $ctl_runs valectl runs, $ctl_kills SIGKILLed; $probes probes"
 grep -l 'bounded.sh:' "$out"/* >/dev/null 2>&1 && fail "a process hung (watchdog report above): $(grep -h 'bounded.sh:' "$out"/*)"

@@ -138,21 +138,11 @@ while [ $SECONDS -lt $end ]; do
     if [ $((SECONDS - last_probe)) -ge 2 ]; then
         probe probe.json
         probes=$((probes + 1))
-        for c in pa:tx.packets pa:tx.bytes pb:rx.packets pb:rx.drops pb:rx.bytes; do
-            v=$(json_port probe.json "valeC:${c%%:*}" "${c#*:}")
-            [ -n "$v" ] || fail "nmstat: no valeC:${c%%:*} ${c#*:} (persistent port gone?)"
-            [ "$v" -ge "${last[$c]:-0}" ] || fail "nmstat: valeC:$c went back from ${last[$c]} to $v"
-            last[$c]=$v
-        done
+        counters_grow probe.json "valeC" pa:tx.packets pa:tx.bytes pb:rx.packets pb:rx.drops pb:rx.bytes
         last_probe=$SECONDS
     fi
 done
-# the end: everyone still running is SIGKILLed too
-for a in "${actors[@]}"; do
-    p=${pid[$a]}
-    if alive "$p"; then killwait "$p" "$a"; kills=$((kills + 1)); else wait "$p" 2>/dev/null; fi
-    unset "pid[$a]"
-done
+kill_remaining
 echo "chaos: $starts starts, $kills SIGKILLs, $early early exits; $ctl_runs valectl runs, $ctl_kills SIGKILLed; $probes probes"
 grep -l 'bounded.sh:' "$out"/* >/dev/null 2>&1 && fail "a process hung (watchdog report above): $(grep -h 'bounded.sh:' "$out"/*)"
 

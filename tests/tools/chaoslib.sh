@@ -33,3 +33,27 @@ restart() {
     fi
     start "$a"
 }
+
+# The end of the chaos phase: every actor still running is SIGKILLed too
+kill_remaining() {
+    local a p
+    for a in "${actors[@]}"; do
+        p=${pid[$a]}
+        if alive "$p"; then killwait "$p" "$a"; kills=$((kills + 1)); else wait "$p" 2>/dev/null; fi
+        unset "pid[$a]"
+    done
+}
+
+# Counters of persistent ports never go back: for each "port:dir.key" of
+# $3..., the value in nmstat JSON file $out/$1 (ports named "$2:port") is at
+# least the last one seen (kept in the caller's associative array last)
+counters_grow() {
+    local json=$1 sw=$2 c v
+    shift 2
+    for c in "$@"; do
+        v=$(json_port "$json" "$sw:${c%%:*}" "${c#*:}")
+        [ -n "$v" ] || fail "nmstat: no $sw:${c%%:*} ${c#*:} (persistent port gone?)"
+        [ "$v" -ge "${last[$c]:-0}" ] || fail "nmstat: $sw:$c went back from ${last[$c]} to $v"
+        last[$c]=$v
+    done
+}
