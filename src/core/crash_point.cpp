@@ -18,7 +18,7 @@ struct Name {
     const char* text;
     CrashPoint point;
 };
-constexpr Name kNames[] = {{"zmon_exchange", CrashPoint::kZmonExchange}};
+constexpr Name kNames[] = {{"zmon_exchange", CrashPoint::kZmonExchange}, {"ctl_remove", CrashPoint::kCtlRemove}};
 
 // Read once, when the library loads: a crash point must not cost a getenv.
 __attribute__((constructor)) void read_crash_point() {

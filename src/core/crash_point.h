@@ -17,6 +17,7 @@ namespace unetmap {
 enum class CrashPoint : uint32_t {
     kNone = 0,
     kZmonExchange = 1,  // "zmon_exchange": one zero-copy monitor exchange half-written (monitor_zcopy.cpp)
+    kCtlRemove = 2,     // "ctl_remove": the control file marked dead, not removed yet (registry.cpp)
 };
 
 namespace detail {

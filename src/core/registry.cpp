@@ -21,6 +21,7 @@
 #include "core/diag.h"
 #include "core/port_type.h"
 #include "core/syscalls.h"
+#include "core/crash_point.h"
 #include "ports/monitor.h"
 
 namespace unetmap {
@@ -66,7 +67,8 @@ int Registry::attach(bool create) {
     const std::string path = state_path("ctl");
     for (int attempt = 0; attempt < 2000; attempt++) {
         Mapping m;
-        int e = shm_open_existing(path, m);
+        FileId id;
+        int e = shm_open_existing(path, m, &id);
         if (e == ENOENT && !create) return ENOENT;
         if (e == ENOENT) {
             // Build the file complete under a private name, then link it
@@ -109,6 +111,16 @@ int Registry::attach(bool create) {
             h->layout_size != sizeof(CtlHeader))
             return EPROTO;
         if (h->dead.load(std::memory_order_acquire)) {  // being removed: wait for it to go
+            // Its remover unlinks it before it releases the lock.  Holding
+            // the lock ourselves, with the file still in place, means the
+            // remover died in between (the robust lock says so, or someone
+            // already made it consistent): finish the removal.  Only under
+            // this lock, and only if the path still names this file, so
+            // two of us never remove a successor.
+            if (h->lock.try_lock() != RobustMutex::Try::kBusy) {
+                if (shm_is(path, id)) shm_remove(path);
+                h->lock.unlock();
+            }
             nap_ms(1);
             continue;
         }
@@ -160,6 +172,7 @@ void Registry::maybe_remove() {
     // who still map it see `dead` at their next lock and map a fresh one.
     sweep_orphans();
     hdr_->dead.store(1, std::memory_order_release);
+    crash_point(CrashPoint::kCtlRemove);
     shm_remove(state_path("ctl"));
 }
 

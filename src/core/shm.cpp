@@ -61,18 +61,24 @@ int shm_create(const std::string& path, std::size_t size, Mapping& out) {
     return err;
 }
 
-int shm_open_existing(const std::string& path, Mapping& out) {
+int shm_open_existing(const std::string& path, Mapping& out, FileId* id) {
     int fd = sys::open(path.c_str(), O_RDWR | O_CLOEXEC, 0);
     if (fd < 0) return errno;
     struct stat st {};
     int err = 0;
     if (::fstat(fd, &st) != 0) err = errno;
     else if (st.st_size <= 0) err = EAGAIN;  // creator has not sized it yet
+    if (!err && id) *id = FileId{st.st_dev, st.st_ino};
     if (!err) err = map_fd(fd, static_cast<std::size_t>(st.st_size), out);
     sys::close(fd);
     return err;
 }
 
 void shm_remove(const std::string& path) { ::unlink(path.c_str()); }
+
+bool shm_is(const std::string& path, const FileId& id) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 && FileId{st.st_dev, st.st_ino} == id;
+}
 
 }  // namespace unetmap

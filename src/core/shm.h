@@ -50,8 +50,16 @@ private:
 /// Create `path` exclusively with the given size (sparse) and map it.
 /// Returns 0 or a positive errno.
 int shm_create(const std::string& path, std::size_t size, Mapping& out);
-/// Map an existing file whole.  Returns 0 or a positive errno (ENOENT if absent).
-int shm_open_existing(const std::string& path, Mapping& out);
+/// Which file a path named when it was opened (device and inode).
+struct FileId {
+    uint64_t dev = 0, ino = 0;
+    bool operator==(const FileId&) const = default;
+};
+/// Map an existing file whole.  Returns 0 or a positive errno (ENOENT if
+/// absent).  `id`, if given, gets the file's identity.
+int shm_open_existing(const std::string& path, Mapping& out, FileId* id = nullptr);
+/// Does `path` still name file `id`?
+bool shm_is(const std::string& path, const FileId& id);
 /// Remove a file from the state directory (ignores ENOENT).
 void shm_remove(const std::string& path);
 

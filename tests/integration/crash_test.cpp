@@ -211,3 +211,33 @@ TEST_F(Crash, DeadHolderReclaimedWhenTheSurvivorsClose) {
     mine.close();
     EXPECT_TRUE(StateDirEmpty());
 }
+
+// The last user of everything removes the control file: it marks it dead
+// (under its lock), then unlinks it.  Killed in between
+// (UNETMAP_CRASH_AT=ctl_remove:1), it leaves a dead file in place and its
+// lock held.  The next process finishes the removal and goes on; it used
+// to wait for the file to go and give up with EAGAIN after 2 s.
+NMTEST_ROLE(last_user_killed_removing) {
+    Port p;
+    if (p.open("null:last")) return 2;
+    p.close();  // the crash point kills it in here
+    return 3;
+}
+
+TEST_F(Crash, LastUserKilledWhileRemovingTheControlFile) {
+    ::setenv("UNETMAP_CRASH_AT", "ctl_remove:1", 1);  // read when the child's library loads
+    const pid_t pid = nmtest::spawn_role("last_user_killed_removing");
+    ::unsetenv("UNETMAP_CRASH_AT");
+    ASSERT_GT(pid, 0);
+    int st = 0;
+    ASSERT_EQ(::waitpid(pid, &st, 0), pid);
+    ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << "status " << st;
+    const auto left = nmtest::state_entries();
+    ASSERT_EQ(left, std::vector<std::string>{"ctl"});  // dead, not removed
+    const double t0 = nmtest::now_s();
+    Port a;
+    ASSERT_EQ(a.open("null:after"), 0);
+    EXPECT_LT(nmtest::now_s() - t0, 1.0);
+    a.close();
+    EXPECT_TRUE(StateDirEmpty());
+}
