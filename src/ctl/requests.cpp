@@ -447,6 +447,24 @@ const ExtraRequest* extra_for(uint16_t reqtype) {
     return nullptr;
 }
 
+// The legacy nmreq's ring geometry and memory region (nr_arg2) into an
+// API 14 body, whose fields bear the same names (nmreq_register,
+// nmreq_port_info_get, nmreq_vale_newif), and back.
+template <class Body> void geometry_in(const nmreq& q, Body& b) {
+    b.nr_tx_slots = q.nr_tx_slots;
+    b.nr_rx_slots = q.nr_rx_slots;
+    b.nr_tx_rings = q.nr_tx_rings;
+    b.nr_rx_rings = q.nr_rx_rings;
+    b.nr_mem_id = q.nr_arg2;
+}
+template <class Body> void geometry_out(const Body& b, nmreq& q) {
+    q.nr_tx_slots = b.nr_tx_slots;
+    q.nr_rx_slots = b.nr_rx_slots;
+    q.nr_tx_rings = b.nr_tx_rings;
+    q.nr_rx_rings = b.nr_rx_rings;
+    q.nr_arg2 = b.nr_mem_id;
+}
+
 // Run a request of extra_requests() on our own copy of its body.  `name`
 // comes from the legacy nr_name (already checked); a name it returns
 // (VALE_LIST) goes to `name_out`.
@@ -489,11 +507,7 @@ int legacy_command(Descriptor& d, nmreq& q, std::string_view name) {
         case NETMAP_BDG_ATTACH: {
             nmreq_vale_attach a{};
             a.reg.nr_mode = (q.nr_arg1 & NETMAP_BDG_HOST) ? NR_REG_NIC_SW : NR_REG_ALL_NIC;
-            a.reg.nr_tx_slots = q.nr_tx_slots;
-            a.reg.nr_rx_slots = q.nr_rx_slots;
-            a.reg.nr_tx_rings = q.nr_tx_rings;
-            a.reg.nr_rx_rings = q.nr_rx_rings;
-            a.reg.nr_mem_id = q.nr_arg2;
+            geometry_in(q, a.reg);
             return run_extra(d, NETMAP_REQ_VALE_ATTACH, name, &a, nullptr);
         }
         case NETMAP_BDG_DETACH: {
@@ -512,17 +526,9 @@ int legacy_command(Descriptor& d, nmreq& q, std::string_view name) {
         }
         case NETMAP_BDG_NEWIF: {
             nmreq_vale_newif n{};
-            n.nr_tx_slots = q.nr_tx_slots;
-            n.nr_rx_slots = q.nr_rx_slots;
-            n.nr_tx_rings = q.nr_tx_rings;
-            n.nr_rx_rings = q.nr_rx_rings;
-            n.nr_mem_id = q.nr_arg2;
+            geometry_in(q, n);
             if (int e = run_extra(d, NETMAP_REQ_VALE_NEWIF, name, &n, nullptr)) return e;
-            q.nr_tx_slots = n.nr_tx_slots;
-            q.nr_rx_slots = n.nr_rx_slots;
-            q.nr_tx_rings = n.nr_tx_rings;
-            q.nr_rx_rings = n.nr_rx_rings;
-            q.nr_arg2 = n.nr_mem_id;
+            geometry_out(n, q);
             return 0;
         }
         case NETMAP_BDG_DELIF:
@@ -600,18 +606,10 @@ int ctl_legacy(Descriptor& d, unsigned long cmd, void* user_req) {
     OptionChain none;
     if (cmd == NIOCGINFO) {
         nmreq_port_info_get info{};
-        info.nr_tx_slots = q.nr_tx_slots;
-        info.nr_rx_slots = q.nr_rx_slots;
-        info.nr_tx_rings = q.nr_tx_rings;
-        info.nr_rx_rings = q.nr_rx_rings;
-        info.nr_mem_id = q.nr_arg2;
+        geometry_in(q, info);
         if (int e = do_port_info(name, info, none)) return e;
         q.nr_memsize = static_cast<uint32_t>(info.nr_memsize);
-        q.nr_tx_slots = info.nr_tx_slots;
-        q.nr_rx_slots = info.nr_rx_slots;
-        q.nr_tx_rings = info.nr_tx_rings;
-        q.nr_rx_rings = info.nr_rx_rings;
-        q.nr_arg2 = info.nr_mem_id;
+        geometry_out(info, q);
         return copy_out(reinterpret_cast<uint64_t>(user_req), &q, sizeof q);
     }
     // NIOCREGIF
@@ -631,20 +629,12 @@ int ctl_legacy(Descriptor& d, unsigned long cmd, void* user_req) {
     r.nr_flags = q.nr_flags & ~static_cast<uint64_t>(NR_REG_MASK);
     if (q.nr_ringid & NETMAP_NO_TX_POLL) r.nr_flags |= NR_NO_TX_POLL;
     if (q.nr_ringid & NETMAP_DO_RX_POLL) r.nr_flags |= NR_DO_RX_POLL;
-    r.nr_tx_slots = q.nr_tx_slots;
-    r.nr_rx_slots = q.nr_rx_slots;
-    r.nr_tx_rings = q.nr_tx_rings;
-    r.nr_rx_rings = q.nr_rx_rings;
-    r.nr_mem_id = q.nr_arg2;
+    geometry_in(q, r);
     r.nr_extra_bufs = q.nr_arg3;
     if (int e = do_register(d, name, r, none)) return e;
     q.nr_offset = static_cast<uint32_t>(r.nr_offset);
     q.nr_memsize = static_cast<uint32_t>(r.nr_memsize);
-    q.nr_tx_slots = r.nr_tx_slots;
-    q.nr_rx_slots = r.nr_rx_slots;
-    q.nr_tx_rings = r.nr_tx_rings;
-    q.nr_rx_rings = r.nr_rx_rings;
-    q.nr_arg2 = r.nr_mem_id;
+    geometry_out(r, q);
     q.nr_arg3 = r.nr_extra_bufs;
     return copy_out(reinterpret_cast<uint64_t>(user_req), &q, sizeof q);
 }
