@@ -223,6 +223,24 @@ static int poll_first(char **argv) {
     return 0;
 }
 
+/* Exec this program as `mode` with a pipe pair's two descriptors, what
+ * mapping them takes, and a frame count (self-loop, poll-first).  Returns
+ * only if execv failed. */
+static void exec_pair(const char *self, const char *mode, int mfd, int sfd, const struct nmreq_register *mreg,
+                      const struct nmreq_register *sreg, unsigned n) {
+    char a_m[16], a_s[16], a_mem[32], a_mo[32], a_so[32], a_n[16];
+    snprintf(a_m, sizeof a_m, "%d", mfd);
+    snprintf(a_s, sizeof a_s, "%d", sfd);
+    snprintf(a_mem, sizeof a_mem, "%llu", (unsigned long long)mreg->nr_memsize);
+    snprintf(a_mo, sizeof a_mo, "%llu", (unsigned long long)mreg->nr_offset);
+    snprintf(a_so, sizeof a_so, "%llu", (unsigned long long)sreg->nr_offset);
+    snprintf(a_n, sizeof a_n, "%u", n);
+    char *args[] = {(char *)"exec_inherit", (char *)mode, a_m, a_s, a_mem, a_mo, a_so, a_n, NULL};
+    fflush(NULL);
+    execv(self, args);
+    perror("execv");
+}
+
 static void part3(const char *self) {
     const unsigned k = 100;
     fflush(NULL);
@@ -234,15 +252,7 @@ static void part3(const char *self) {
         const int sfd = reg_port("exD}0", 0, &sreg);
         struct netmap_if *m = map_port(mfd, mreg.nr_memsize, mreg.nr_offset);
         send_frames(mfd, m, k); /* queued on the slave's RX ring, not synced there */
-        char a_m[16], a_s[16], a_mem[32], a_mo[32], a_so[32], a_k[16];
-        snprintf(a_m, sizeof a_m, "%d", mfd);
-        snprintf(a_s, sizeof a_s, "%d", sfd);
-        snprintf(a_mem, sizeof a_mem, "%llu", (unsigned long long)mreg.nr_memsize);
-        snprintf(a_mo, sizeof a_mo, "%llu", (unsigned long long)mreg.nr_offset);
-        snprintf(a_so, sizeof a_so, "%llu", (unsigned long long)sreg.nr_offset);
-        snprintf(a_k, sizeof a_k, "%u", k);
-        char *args[] = {(char *)"exec_inherit", (char *)"poll-first", a_m, a_s, a_mem, a_mo, a_so, a_k, NULL};
-        execv(self, args);
+        exec_pair(self, "poll-first", mfd, sfd, &mreg, &sreg, k);
         _exit(97);
     }
     int st = 0;
@@ -307,16 +317,6 @@ int main(int argc, char **argv) {
     struct nmreq_register mreg, sreg;
     const int mfd = reg_port("exB{0", 0, &mreg);
     const int sfd = reg_port("exB}0", 0, &sreg);
-    char a_m[16], a_s[16], a_mem[32], a_mo[32], a_so[32], a_n[16];
-    snprintf(a_m, sizeof a_m, "%d", mfd);
-    snprintf(a_s, sizeof a_s, "%d", sfd);
-    snprintf(a_mem, sizeof a_mem, "%llu", (unsigned long long)mreg.nr_memsize);
-    snprintf(a_mo, sizeof a_mo, "%llu", (unsigned long long)mreg.nr_offset);
-    snprintf(a_so, sizeof a_so, "%llu", (unsigned long long)sreg.nr_offset);
-    snprintf(a_n, sizeof a_n, "%u", n);
-    char *args[] = {(char *)"exec_inherit", (char *)"self-loop", a_m, a_s, a_mem, a_mo, a_so, a_n, NULL};
-    fflush(NULL);
-    execv(self, args);
-    perror("execv");
+    exec_pair(self, "self-loop", mfd, sfd, &mreg, &sreg, n);
     return 1;
 }
