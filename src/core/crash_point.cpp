@@ -3,7 +3,6 @@
 #include <signal.h>
 
 #include <cstdlib>
-#include <cstring>
 #include <string_view>
 
 namespace unetmap::detail {

@@ -18,10 +18,10 @@
 
 #include <net/netmap.h>
 
+#include "core/crash_point.h"
 #include "core/diag.h"
 #include "core/port_type.h"
 #include "core/syscalls.h"
-#include "core/crash_point.h"
 #include "ports/monitor.h"
 
 namespace unetmap {

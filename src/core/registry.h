@@ -132,7 +132,7 @@ struct ZmonBatch {
 };
 
 /// A zero-copy monitor's record of the buffer each slot of its RX rings
-/// holds (src/ports/monitor.cpp).  Its rings are in the watched port's
+/// holds (src/ports/monitor_zcopy.cpp).  Its rings are in the watched port's
 /// region, writable by the monitor's process; this copy is not, so what
 /// the monitor writes into buf_idx never decides which buffers go back to
 /// the watched port or to the pool.  Entry r, slot j: written by the sync

@@ -1,5 +1,5 @@
 // Monitor ports: netmap's copy monitors ("PORT/r", "PORT/t", "PORT/rt")
-// and zero-copy monitors ("PORT/z": see the top of monitor.cpp).
+// and zero-copy monitors ("PORT/z": see the top of monitor_zcopy.cpp).
 //
 // REGISTER with NR_MONITOR_RX and/or NR_MONITOR_TX on an existing, bound
 // port creates a port of kind Monitor for that one binding.  Its RX ring i
